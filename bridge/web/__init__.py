@@ -1,0 +1,1 @@
+"""HTTP layer: middlewares, request bodies, routes."""
