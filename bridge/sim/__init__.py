@@ -1,0 +1,3 @@
+"""Simulators of Evolution API, Typebot, Chatwoot, Mailcow and an SMTP sink (tests, demo)."""
+
+from __future__ import annotations
