@@ -2,12 +2,12 @@
 
 BridgeError
  ├── ConfigError                    settings or departments file unusable (exit code 2)
- ├── PayloadError                   inbound payload failed validation (→ 422, carries the field path)
+ ├── PayloadError                   inbound payload failed validation (→ 422, with the field path)
  ├── InvalidTransition              FSM trigger not allowed from the current state
  ├── StorageUnavailable             database unreachable (→ 503 so the caller retries)
  ├── UnsupportedDatabaseVersion     database schema newer than this code
  └── DeliveryError                  an outbound call failed
-      ├── RetryableDeliveryError    transport error, timeout, 408/425/429/5xx (may carry Retry-After)
+      ├── RetryableDeliveryError    transport error, timeout, 408/425/429/5xx (+ Retry-After)
       └── PermanentDeliveryError    any other 4xx, or an answer that does not fit the contract
 """
 

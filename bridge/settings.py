@@ -8,7 +8,7 @@ each bad or missing variable and what it expects, so the CLI can exit 2 without 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Literal, TypeVar, overload
 from urllib.parse import urlsplit
 
 from pydantic import AnyHttpUrl, Field, SecretStr, ValidationError, field_validator
@@ -43,41 +43,87 @@ def _env_name(field: str) -> str:
     return field.upper()
 
 
-class Settings(BaseSettings):
-    """All configuration of the bridge, from the environment."""
+class DatabaseSettings(BaseSettings):
+    """What `bridge migrate` needs: only the database."""
 
     model_config = SettingsConfigDict(
         env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False
     )
 
-    bridge_host: str = "0.0.0.0"  # noqa: S104 - a service listens on all interfaces by default
-    bridge_port: int = Field(8080, ge=1, le=65535)
-    bridge_public_url: AnyHttpUrl = AnyHttpUrl("http://localhost:8080")
     bridge_database_url: str = "sqlite:///data/bridge.db"
-    bridge_max_body_mb: float = Field(2.0, gt=0)
-    bridge_admin_token: SecretStr = Field(min_length=16)
-    bridge_departments_file: Path = Path("config/departments.toml")
     bridge_log_format: Literal["json", "console"] = "json"
+
+    @field_validator("bridge_database_url")
+    @classmethod
+    def _database_scheme(cls, value: str) -> str:
+        scheme = urlsplit(value).scheme
+        if scheme not in {"sqlite", "postgresql", "postgres"}:
+            raise ValueError("scheme must be sqlite, postgresql or postgres")
+        return value
+
+    def secret_values(self) -> list[str]:
+        """Every secret's plain value, for the log redaction filter."""
+        values: list[str] = []
+        for name in type(self).model_fields:
+            value = getattr(self, name)
+            if isinstance(value, SecretStr):
+                values.extend(v.strip() for v in value.get_secret_value().split(","))
+        password = urlsplit(self.bridge_database_url).password
+        if password:
+            values.append(password)
+        return [v for v in values if len(v) >= 4]
+
+
+class SetupSettings(DatabaseSettings):
+    """What `bridge setup` / `bridge verify` need: the upstreams, not the webhook secrets."""
+
+    bridge_public_url: AnyHttpUrl = AnyHttpUrl("http://localhost:8080")
+    bridge_departments_file: Path = Path("config/departments.toml")
 
     evolution_url: AnyHttpUrl
     evolution_api_key: SecretStr
     evolution_instance: str = Field(min_length=1)
     evolution_webhook_secret: SecretStr = Field(min_length=8)
 
-    typebot_url: AnyHttpUrl
-    typebot_public_id: str = Field(min_length=1)
-    typebot_webhook_secret: SecretStr = Field(min_length=8)
-
     chatwoot_url: AnyHttpUrl
     chatwoot_account_id: int = Field(ge=1)
     chatwoot_api_token: SecretStr
     chatwoot_platform_token: SecretStr | None = None
-    chatwoot_webhook_secrets: SecretStr = SecretStr("")
-    chatwoot_webhook_token: SecretStr = SecretStr("")
 
     mailcow_url: AnyHttpUrl | None = None
     mailcow_api_key: SecretStr | None = None
     mail_domain: str | None = None
+    mail_imap_host: str | None = None
+    mail_imap_port: int = Field(993, ge=1, le=65535)
+    mail_smtp_host: str | None = None
+    mail_smtp_port: int = Field(587, ge=1, le=65535)
+
+    @property
+    def imap_host(self) -> str:
+        return self.mail_imap_host or self._mailcow_host()
+
+    @property
+    def submission_host(self) -> str:
+        return self.mail_smtp_host or self._mailcow_host()
+
+    def _mailcow_host(self) -> str:
+        return (self.mailcow_url.host or "") if self.mailcow_url else ""
+
+
+class Settings(SetupSettings):
+    """All configuration of `bridge serve`."""
+
+    bridge_host: str = "0.0.0.0"  # noqa: S104 - a service listens on all interfaces by default
+    bridge_port: int = Field(8080, ge=1, le=65535)
+    bridge_max_body_mb: float = Field(2.0, gt=0)
+    bridge_admin_token: SecretStr = Field(min_length=16)
+
+    typebot_url: AnyHttpUrl
+    typebot_public_id: str = Field(min_length=1)
+    typebot_webhook_secret: SecretStr = Field(min_length=8)
+
+    chatwoot_webhook_secrets: SecretStr = SecretStr("")
+    chatwoot_webhook_token: SecretStr = SecretStr("")
 
     smtp_host: str = "localhost"
     smtp_port: int = Field(587, ge=1, le=65535)
@@ -89,19 +135,6 @@ class Settings(BaseSettings):
     hub_sso_secret: SecretStr = SecretStr("")
     provisioning_username_template: str = "{first}.{last}"
     provisioning_mailbox_quota_mb: int = Field(3072, ge=1)
-
-    mail_imap_host: str | None = None
-    mail_imap_port: int = Field(993, ge=1, le=65535)
-    mail_smtp_host: str | None = None
-    mail_smtp_port: int = Field(587, ge=1, le=65535)
-
-    @field_validator("bridge_database_url")
-    @classmethod
-    def _database_scheme(cls, value: str) -> str:
-        scheme = urlsplit(value).scheme
-        if scheme not in {"sqlite", "postgresql", "postgres"}:
-            raise ValueError("scheme must be sqlite, postgresql or postgres")
-        return value
 
     @field_validator("provisioning_username_template")
     @classmethod
@@ -120,26 +153,6 @@ class Settings(BaseSettings):
     def chatwoot_webhook_secret_list(self) -> list[SecretStr]:
         raw = self.chatwoot_webhook_secrets.get_secret_value()
         return [SecretStr(part.strip()) for part in raw.split(",") if part.strip()]
-
-    @property
-    def imap_host(self) -> str:
-        return self.mail_imap_host or self._mailcow_host()
-
-    @property
-    def submission_host(self) -> str:
-        return self.mail_smtp_host or self._mailcow_host()
-
-    def _mailcow_host(self) -> str:
-        return self.mailcow_url.host or "" if self.mailcow_url else ""
-
-    def secret_values(self) -> list[str]:
-        """Every secret's plain value, for the log redaction filter."""
-        values: list[str] = []
-        for name in type(self).model_fields:
-            value = getattr(self, name)
-            if isinstance(value, SecretStr):
-                values.extend(v.strip() for v in value.get_secret_value().split(","))
-        return [v for v in values if len(v) >= 4]
 
     def require_chatwoot_webhook_auth(self) -> None:
         """`/webhooks/chatwoot` never runs open (DESIGN.md §4)."""
@@ -177,9 +190,22 @@ def describe_validation_error(error: ValidationError) -> str:
     return "configuration error:\n" + "\n".join(lines)
 
 
-def load_settings(env_file: str | Path | None = ".env") -> Settings:
+SettingsT = TypeVar("SettingsT", bound=DatabaseSettings)
+
+
+@overload
+def load_settings(env_file: str | Path | None = ".env") -> Settings: ...
+
+
+@overload
+def load_settings(env_file: str | Path | None, cls: type[SettingsT]) -> SettingsT: ...
+
+
+def load_settings(
+    env_file: str | Path | None = ".env", cls: type[DatabaseSettings] = Settings
+) -> DatabaseSettings:
     """Read the settings or raise ConfigError naming every bad variable."""
     try:
-        return Settings(_env_file=env_file)
+        return cls(_env_file=env_file)
     except ValidationError as error:
         raise ConfigError(describe_validation_error(error)) from None

@@ -24,7 +24,9 @@ def _free_port() -> int:
 
 
 def _clean_env(**values: str) -> dict[str, str]:
-    keep = {k: v for k, v in os.environ.items() if k not in env_for() and not k.startswith("BRIDGE")}
+    keep = {
+        k: v for k, v in os.environ.items() if k not in env_for() and not k.startswith("BRIDGE")
+    }
     keep.update(values)
     return keep
 

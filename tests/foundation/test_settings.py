@@ -103,7 +103,9 @@ def test_chatwoot_webhook_never_runs_open() -> None:
     settings = make_settings(chatwoot_webhook_secrets="", chatwoot_webhook_token="")
     with pytest.raises(ConfigError, match="CHATWOOT_WEBHOOK_SECRETS"):
         settings.require_chatwoot_webhook_auth()
-    make_settings(chatwoot_webhook_secrets="", chatwoot_webhook_token="tok").require_chatwoot_webhook_auth()
+    make_settings(
+        chatwoot_webhook_secrets="", chatwoot_webhook_token="tok"
+    ).require_chatwoot_webhook_auth()
 
 
 def test_provisioning_reports_what_it_misses() -> None:

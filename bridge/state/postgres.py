@@ -1,0 +1,149 @@
+"""PostgreSQL backend (asyncpg pool, imported lazily): advisory locks work across replicas."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from contextvars import ContextVar
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit, urlunsplit
+
+from bridge.errors import StorageUnavailable
+from bridge.state.database import Database, LockKey, Row, affected_rows, lock_name
+from bridge.state.sql import PG_LOCK_SQL as LOCK_SQL
+
+if TYPE_CHECKING:
+    import asyncpg
+
+log = logging.getLogger(__name__)
+
+
+def redact(url: str) -> str:
+    """The URL with its password replaced, for logs."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+def _unavailable_errors() -> tuple[type[BaseException], ...]:
+    import asyncpg
+
+    return (
+        OSError,
+        TimeoutError,
+        asyncpg.PostgresConnectionError,
+        asyncpg.CannotConnectNowError,
+        asyncpg.ConnectionDoesNotExistError,
+        asyncpg.TooManyConnectionsError,
+        asyncpg.AdminShutdownError,
+        asyncpg.CrashShutdownError,
+    )
+
+
+@asynccontextmanager
+async def _translated() -> AsyncIterator[None]:
+    try:
+        yield
+    except StorageUnavailable:
+        raise
+    except Exception as exc:
+        if isinstance(exc, _unavailable_errors()):
+            raise StorageUnavailable(f"PostgreSQL unavailable: {exc}") from exc
+        raise
+
+
+class PostgresDatabase(Database):
+    """asyncpg pool; `transaction(lock=k)` takes `pg_advisory_xact_lock` inside the transaction,
+    so the lock holds across processes and replicas and is released by COMMIT/ROLLBACK."""
+
+    dialect = "postgres"
+
+    def __init__(self, url: str, *, min_size: int = 1, max_size: int = 10) -> None:
+        self.url = url
+        self._min_size = min_size
+        self._max_size = max_size
+        self._pool: asyncpg.Pool | None = None
+        self._conn_var: ContextVar[asyncpg.Connection | None] = ContextVar(
+            f"bridge_pg_conn_{id(self)}", default=None
+        )
+
+    async def start(self) -> None:
+        if self._pool is not None:
+            return
+        import asyncpg
+
+        async with _translated():
+            self._pool = await asyncpg.create_pool(
+                self.url, min_size=self._min_size, max_size=self._max_size, timeout=10
+            )
+        log.info("postgres pool opened url=%s", redact(self.url))
+
+    async def close(self) -> None:
+        if self._pool is not None:
+            pool, self._pool = self._pool, None
+            await pool.close()
+
+    def _get_pool(self) -> asyncpg.Pool:
+        if self._pool is None:
+            raise StorageUnavailable("PostgreSQL pool is not open")
+        return self._pool
+
+    def transaction(self, *, lock: LockKey | None = None) -> AbstractAsyncContextManager[None]:
+        return self._transaction(lock)
+
+    @asynccontextmanager
+    async def _transaction(self, lock: LockKey | None) -> AsyncIterator[None]:
+        conn = self._conn_var.get()
+        if conn is not None:  # join the outer transaction; advisory xact locks are re-entrant
+            if lock is not None:
+                async with _translated():
+                    await conn.execute(LOCK_SQL, lock_name(lock))
+            yield
+            return
+        async with _translated():
+            conn = await self._get_pool().acquire(timeout=10)
+        try:
+            async with _translated():
+                txn = conn.transaction()
+                await txn.start()
+            token = self._conn_var.set(conn)
+            try:
+                if lock is not None:
+                    async with _translated():
+                        await conn.execute(LOCK_SQL, lock_name(lock))
+                yield
+            except BaseException:
+                self._conn_var.reset(token)
+                await _quietly(txn.rollback())
+                raise
+            self._conn_var.reset(token)
+            async with _translated():
+                await txn.commit()
+        finally:
+            if self._pool is not None:
+                await self._pool.release(conn)
+
+    async def execute(self, sql: str, *args: Any) -> int:
+        async with _translated():
+            conn = self._conn_var.get()
+            if conn is not None:
+                return affected_rows(await conn.execute(sql, *args))
+            return affected_rows(await self._get_pool().execute(sql, *args))
+
+    async def fetch(self, sql: str, *args: Any) -> list[Row]:
+        async with _translated():
+            conn = self._conn_var.get()
+            if conn is not None:
+                return list(await conn.fetch(sql, *args))
+            return list(await self._get_pool().fetch(sql, *args))
+
+
+async def _quietly(awaitable: Any) -> None:
+    # Rolling back a broken connection fails too; the original error is the one worth raising.
+    try:
+        await awaitable
+    except Exception:
+        log.debug("rollback failed", exc_info=True)

@@ -1,0 +1,72 @@
+"""Repository fixtures: every repository test runs on SQLite and (when configured) PostgreSQL."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from bridge.state import SqlRepository, open_repository
+from tests.fakes import FakeClock, OpenRepo
+
+PG_URL_ENV = "BRIDGE_TEST_POSTGRES_URL"
+
+
+def _postgres_url() -> str:
+    url = os.environ.get(PG_URL_ENV, "")
+    if url:
+        return url
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(f"{PG_URL_ENV} must be set when CI=true (the PostgreSQL backend is required)")
+    pytest.skip(f"{PG_URL_ENV} not set")
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+    """A fresh, empty database: a SQLite file, or a PostgreSQL schema with a random name."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'bridge.db'}"
+        return
+    import asyncpg
+
+    base = _postgres_url()
+    schema = f"bridge_test_{secrets.token_hex(6)}"
+    admin = await asyncpg.connect(base)
+    try:
+        await admin.execute(f'CREATE SCHEMA "{schema}"')
+        separator = "&" if "?" in base else "?"
+        yield f"{base}{separator}search_path={schema}"
+    finally:
+        await admin.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+        await admin.close()
+
+
+@pytest.fixture
+async def open_repo(database_url: str, clock: FakeClock) -> AsyncIterator[OpenRepo]:
+    """Opens more repositories on the same database (stand-ins for more replicas/processes)."""
+    opened: list[SqlRepository] = []
+
+    async def _open() -> SqlRepository:
+        repo = open_repository(database_url, clock=clock)
+        await repo.start()
+        opened.append(repo)
+        await repo.migrate()
+        return repo
+
+    yield _open
+    for repo in opened:
+        await repo.close()
+
+
+@pytest.fixture
+async def repo(open_repo: OpenRepo) -> SqlRepository:
+    """A started, migrated repository on a fresh database."""
+    return await open_repo()
