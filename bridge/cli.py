@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import sys
 from collections.abc import Callable, Sequence
 
 from aiohttp import web
 
-from bridge.errors import ConfigError
+from bridge.departments import load_departments
+from bridge.errors import ConfigError, StorageUnavailable, UnsupportedDatabaseVersion
 from bridge.logs import configure_logging
-from bridge.settings import Settings, load_settings
+from bridge.settings import DatabaseSettings, load_settings
+from bridge.state.repository import open_repository
 
 SHUTDOWN_TIMEOUT_S = 8.0
 
@@ -20,8 +23,10 @@ def _serve(args: argparse.Namespace) -> int:
 
     settings = load_settings()
     settings.require_chatwoot_webhook_auth()
+    departments = load_departments(settings.bridge_departments_file)
+    departments.require_inbox_ids()
     configure_logging(settings.bridge_log_format, settings.secret_values())
-    app = create_app(settings)
+    app = create_app(settings, departments=departments)
     web.run_app(
         app,
         host=settings.bridge_host,
@@ -33,8 +38,25 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
-def _load(args: argparse.Namespace) -> Settings:
-    return load_settings()
+def _migrate(args: argparse.Namespace) -> int:
+    settings = load_settings(".env", DatabaseSettings)
+    configure_logging(settings.bridge_log_format, settings.secret_values())
+
+    async def run() -> int:
+        repository = open_repository(settings.bridge_database_url)
+        await repository.start()
+        try:
+            return await repository.migrate()
+        finally:
+            await repository.close()
+
+    try:
+        version = asyncio.run(run())
+    except (StorageUnavailable, UnsupportedDatabaseVersion) as error:
+        print(f"migrate failed: {error}", file=sys.stderr)
+        return 1
+    print(f"database at schema version {version}")
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -44,6 +66,8 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     serve = commands.add_parser("serve", help="run the service (applies pending migrations)")
     serve.set_defaults(run=_serve)
+    migrate = commands.add_parser("migrate", help="apply database migrations and exit")
+    migrate.set_defaults(run=_migrate)
     return parser
 
 

@@ -59,10 +59,18 @@ class RetryableDeliveryError(DeliveryError):
     """Worth trying again later (the outbox decides when)."""
 
     def __init__(
-        self, message: str, *, status: int | None = None, retry_after_s: float | None = None
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        retry_after_s: float | None = None,
+        never_sent: bool = False,
     ) -> None:
         super().__init__(message, status=status)
         self.retry_after_s = retry_after_s
+        # True when the request provably never reached the upstream (connection refused):
+        # then even a call that is not idempotent upstream may be sent again.
+        self.never_sent = never_sent
 
 
 class PermanentDeliveryError(DeliveryError):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from bridge.departments import Departments
 from bridge.settings import Settings
 
 TEST_SECRETS = {
@@ -44,3 +45,21 @@ def env_for(**overrides: Any) -> dict[str, str]:
     """The same configuration as environment variables, for subprocess tests."""
     values = {**BASE_ENV, **TEST_SECRETS, **overrides}
     return {key.upper(): str(value) for key, value in values.items() if value is not None}
+
+
+def make_departments() -> Departments:
+    return Departments.model_validate(
+        {
+            "department": [
+                {
+                    "key": "DTV",
+                    "name": "DTV",
+                    "chatwoot_inbox_id": 2,
+                    "chatwoot_team_id": 1,
+                    "email": "support.dtv@mmallelectronics.co.za",
+                    "auto_reply": "Thank you for emailing DTV. Ticket #{{conversation.display_id}}.",
+                },
+                {"key": "Sales", "name": "Sales", "chatwoot_inbox_id": 3},
+            ]
+        }
+    )

@@ -111,7 +111,10 @@ def classify_failure(
         # A malformed base URL never heals by waiting.
         return PermanentDeliveryError(f"{prefix}: {detail}")
     if isinstance(failure, httpx.TransportError):
-        return RetryableDeliveryError(f"{prefix}: {detail}")
+        never_sent = isinstance(
+            failure, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout
+        )
+        return RetryableDeliveryError(f"{prefix}: {detail}", never_sent=never_sent)
     return PermanentDeliveryError(f"{prefix}: {detail}")
 
 

@@ -25,7 +25,26 @@ from bridge.schemas.chatwoot_api import (
     CwWebhook,
 )
 
+
+class CwInboxDetail(CwInbox):
+    """An inbox with its email-channel settings (passwords are never read into the model)."""
+
+    email: str | None = None
+    imap_enabled: bool | None = None
+    imap_address: str | None = None
+    imap_port: int | None = None
+    imap_login: str | None = None
+    imap_enable_ssl: bool | None = None
+    smtp_enabled: bool | None = None
+    smtp_address: str | None = None
+    smtp_port: int | None = None
+    smtp_login: str | None = None
+    smtp_enable_starttls_auto: bool | None = None
+    smtp_enable_ssl_tls: bool | None = None
+
+
 _INBOXES = TypeAdapter(list[CwInbox])
+_INBOX_DETAILS = TypeAdapter(list[CwInboxDetail])
 _AGENTS = TypeAdapter(list[CwAgent])
 _TEAMS = TypeAdapter(list[CwTeam])
 _BOTS = TypeAdapter(list[CwAgentBot])
@@ -93,6 +112,46 @@ class ChatwootSetupApi:
     async def list_inboxes(self) -> list[CwInbox]:
         result: list[CwInbox] = await self._parsed(_INBOXES, "GET", f"{self._account}/inboxes")
         return result
+
+    async def list_inbox_details(self) -> list[CwInboxDetail]:
+        """Like `list_inboxes`, with the email channels' IMAP/SMTP settings."""
+        path = f"{self._account}/inboxes"
+        result: list[CwInboxDetail] = await self._parsed(_INBOX_DETAILS, "GET", path)
+        return result
+
+    async def create_email_inbox(
+        self, name: str, channel: Mapping[str, Any], *, password: str
+    ) -> CwInboxDetail:
+        """`channel`: email, imap_*/smtp_* settings (§h); `password` is set for IMAP and SMTP
+        and scrubbed from every error message."""
+        body = {
+            "name": name,
+            "channel": {
+                **channel,
+                "type": "email",
+                "imap_password": password,
+                "smtp_password": password,
+            },
+        }
+        path = f"{self._account}/inboxes"
+        response = await self._http.request("POST", path, json=body, redact_values=(password,))
+        return self._http.parse(response, TypeAdapter(CwInboxDetail), redact_values=(password,))
+
+    async def update_inbox_channel(
+        self, inbox_id: int, channel: Mapping[str, Any], *, password: str | None = None
+    ) -> CwInboxDetail:
+        """`PATCH inboxes/{id}` with only `channel` attributes (e.g. corrected IMAP settings);
+        `password`, when given, replaces the IMAP and SMTP passwords."""
+        body = dict(channel)
+        secrets: tuple[str, ...] = ()
+        if password is not None:
+            body.update(imap_password=password, smtp_password=password)
+            secrets = (password,)
+        path = f"{self._account}/inboxes/{int(inbox_id)}"
+        response = await self._http.request(
+            "PATCH", path, json={"channel": body}, redact_values=secrets
+        )
+        return self._http.parse(response, TypeAdapter(CwInboxDetail), redact_values=secrets)
 
     async def get_inbox(self, inbox_id: int) -> CwInbox:
         response = await self._call("GET", f"{self._account}/inboxes/{int(inbox_id)}")

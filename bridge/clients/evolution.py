@@ -222,5 +222,69 @@ class EvolutionClient:
         response = await self._post(self._path("settings/set", instance), body)
         return self._json_object(response)
 
+    # --- read-back and built-in integrations (`bridge setup` / `bridge verify`) ----------
+    async def get_info(self) -> dict[str, Any]:
+        """`GET /`: `{"status", "message", "version", ...}`."""
+        return self._json_object(await self._http.request("GET", "/"))
+
+    async def fetch_instances(self) -> list[dict[str, Any]]:
+        response = await self._http.request("GET", "/instance/fetchInstances")
+        return self._http.parse(response, TypeAdapter(list[dict[str, Any]]))
+
+    async def find_webhook(self, instance: str) -> dict[str, Any]:
+        """The stored webhook row (`url`, `headers`, `events`, `webhookByEvents`...); {} if none."""
+        response = await self._http.request("GET", self._path("webhook/find", instance))
+        return self._json_object_or_empty(response)
+
+    async def find_settings(self, instance: str) -> dict[str, Any]:
+        response = await self._http.request("GET", self._path("settings/find", instance))
+        return self._json_object_or_empty(response)
+
+    async def find_chatwoot(self, instance: str) -> dict[str, Any] | None:
+        """The built-in Chatwoot integration row; None when the server has it disabled."""
+        response = await self._find_integration(self._path("chatwoot/find", instance))
+        if response is None:
+            return None
+        body = self._http.json_body(response)
+        return self._http.parse(response, TypeAdapter(dict[str, Any]), raw=body or {})
+
+    async def set_chatwoot(self, instance: str, body: Mapping[str, Any]) -> dict[str, Any]:
+        """`POST /chatwoot/set/{instance}` (required: enabled, accountId, token, url, signMsg,
+        reopenConversation, conversationPending)."""
+        token = body.get("token")
+        response = await self._http.request(
+            "POST",
+            self._path("chatwoot/set", instance),
+            json=dict(body),
+            redact_values=(token,) if isinstance(token, str) and token else (),
+        )
+        return self._json_object(response)
+
+    async def find_typebots(self, instance: str) -> list[dict[str, Any]] | None:
+        """The built-in Typebot bots of the instance; None when the server has Typebot off."""
+        response = await self._find_integration(self._path("typebot/find", instance))
+        if response is None:
+            return None
+        body = self._http.json_body(response)
+        return self._http.parse(response, TypeAdapter(list[dict[str, Any]]), raw=body or [])
+
+    async def update_typebot(
+        self, instance: str, typebot_id: str, body: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        path = f"/typebot/update/{quote(typebot_id, safe='')}/{quote(instance, safe='')}"
+        return self._json_object(await self._http.request("PUT", path, json=dict(body)))
+
+    async def _find_integration(self, path: str) -> httpx.Response | None:
+        response = await self._http.request("GET", path, raise_for_status=False)
+        if response.status_code == 400 and "is disabled" in response.text:
+            return None  # CHATWOOT_ENABLED / TYPEBOT_ENABLED=false on the Evolution server
+        if not response.is_success:
+            raise self._http.failure(response, f"GET {path}")
+        return response
+
+    def _json_object_or_empty(self, response: httpx.Response) -> dict[str, Any]:
+        body = self._http.json_body(response)
+        return {} if body is None else self._http.parse(response, TypeAdapter(dict[str, Any]))
+
     def _json_object(self, response: httpx.Response) -> dict[str, Any]:
         return self._http.parse(response, TypeAdapter(dict[str, Any]))

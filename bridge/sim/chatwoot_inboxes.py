@@ -17,6 +17,9 @@ from bridge.sim.chatwoot_http import (
 from bridge.sim.chatwoot_store import ChatwootState, Row, token
 from bridge.sim.chatwoot_views import agent_json, inbox_json
 
+# What `GET /api` reports (not in the swagger; unauthenticated): 4.15 signs every webhook.
+SIM_VERSION = "4.15.1"
+RULE_FIELDS = ("name", "description", "event_name", "conditions", "actions", "active")
 API_ATTRS = ("webhook_url", "hmac_mandatory", "additional_attributes")
 EMAIL_ATTRS = (
     "email",
@@ -225,8 +228,25 @@ async def list_inbox_members(request: web.Request) -> web.Response:
     )
 
 
+async def api_version(request: web.Request) -> web.Response:
+    return web.json_response({"version": SIM_VERSION, "timestamp": "2026-07-13 00:00:00"})
+
+
+async def update_rule(request: web.Request) -> web.Response:
+    """`PATCH automation_rules/{id}`: what `bridge setup` uses to correct a drifted rule."""
+    state = request.app[STATE_KEY]
+    rule = state.automation_rules.get(int_or_none(request.match_info["rule_id"]) or 0)
+    if rule is None:
+        return not_found()
+    body = await json_body(request)
+    rule.update({k: body[k] for k in RULE_FIELDS if k in body})
+    return web.json_response(rule)
+
+
 def add_inbox_routes(app: web.Application, prefix: str) -> None:
     r = app.router
+    r.add_get("/api", api_version)
+    r.add_patch(f"{prefix}/automation_rules/{{rule_id:\\d+}}", update_rule)
     r.add_get(f"{prefix}/inboxes", list_inboxes)
     r.add_post(f"{prefix}/inboxes", create_inbox)
     r.add_get(f"{prefix}/inboxes/{{inbox_id:\\d+}}", show_inbox)

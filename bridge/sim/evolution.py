@@ -10,6 +10,7 @@ from aiohttp import web
 from bridge.sim import evolution_config as cfg
 from bridge.sim import evolution_payloads as p
 from bridge.sim.evolution_http import evo_error, instance_route, missing_props
+from bridge.sim.evolution_integrations import add_integration_routes
 from bridge.sim.evolution_phone import add_phone_routes
 from bridge.sim.evolution_state import (
     STATE_KEY,
@@ -191,4 +192,5 @@ def create_evolution_app(
     r.add_post("/settings/set/{instance}", instance_route(cfg.set_settings))
     r.add_get("/settings/find/{instance}", instance_route(cfg.find_settings, needs_body=False))
     add_phone_routes(app)
+    add_integration_routes(app)
     return app

@@ -52,6 +52,7 @@ def test_serve_answers_and_shuts_down_on_sigterm(tmp_path: Path) -> None:
             bridge_port=port,
             bridge_host="127.0.0.1",
             bridge_database_url=f"sqlite:///{tmp_path / 'bridge.db'}",
+            bridge_departments_file=ROOT / "config" / "departments.toml",
         )
     )
     process = subprocess.Popen(
@@ -71,7 +72,7 @@ def test_serve_answers_and_shuts_down_on_sigterm(tmp_path: Path) -> None:
                     status = r.status
             except OSError:
                 time.sleep(0.1)
-        assert status == 200
+        assert status == 200, process.stderr.read() if process.poll() is not None else "no answer"
         process.send_signal(signal.SIGTERM)
         returncode = process.wait(timeout=10)  # the contract: within 8 s, plus start-up slack
         assert returncode == 0
@@ -81,3 +82,19 @@ def test_serve_answers_and_shuts_down_on_sigterm(tmp_path: Path) -> None:
             process.wait()
     _, stderr = process.communicate()
     assert "Traceback" not in stderr
+    assert (tmp_path / "bridge.db").exists()  # serve applied the migrations at start-up
+
+
+def test_migrate_applies_schema_and_is_repeatable(tmp_path: Path) -> None:
+    env = _clean_env(BRIDGE_DATABASE_URL=f"sqlite:///{tmp_path / 'data' / 'b.db'}")
+    for _ in range(2):
+        result = subprocess.run(
+            [sys.executable, "-m", "bridge", "migrate"],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert result.returncode == 0, result.stderr
+        assert "schema version" in result.stdout

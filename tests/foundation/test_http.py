@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,7 +15,7 @@ from bridge.app import create_app
 from bridge.health import CheckResult
 from bridge.keys import READINESS
 from bridge.web.bodies import read_model
-from tests.factories import make_settings
+from tests.factories import make_departments, make_settings
 
 
 class Order(BaseModel):
@@ -32,8 +33,12 @@ async def _boom(request: web.Request) -> web.Response:
 
 
 @pytest.fixture
-async def client(aiohttp_client: Any) -> TestClient[web.Request, web.Application]:
-    app = create_app(make_settings(bridge_max_body_mb=0.001))  # ~1 KiB limit
+async def client(aiohttp_client: Any, tmp_path: Path) -> TestClient[web.Request, web.Application]:
+    settings = make_settings(
+        bridge_max_body_mb=0.001,  # ~1 KiB limit
+        bridge_database_url=f"sqlite:///{tmp_path / 'bridge.db'}",
+    )
+    app = create_app(settings, departments=make_departments())
     app.router.add_post("/echo", _echo)
     app.router.add_get("/boom", _boom)
     result: TestClient[web.Request, web.Application] = await aiohttp_client(app)
@@ -153,12 +158,13 @@ async def test_readyz_reports_each_failing_check(
         raise ConnectionError("db down")
 
     readiness = client.app[READINESS]
-    readiness.add("storage", good)
+    readiness.add("extra", good)
     ready = await client.get("/readyz")
     assert ready.status == 200
     readiness.add("workers", bad)
     not_ready = await client.get("/readyz")
     assert not_ready.status == 503
     body = await not_ready.json()
+    assert body["checks"]["extra"]["ok"] is True
     assert body["checks"]["storage"]["ok"] is True
     assert body["checks"]["workers"] == {"ok": False, "detail": "ConnectionError: db down"}

@@ -1,0 +1,1 @@
+"""Durable delivery: the stored webhook inbox and the transactional outbox."""

@@ -1,0 +1,237 @@
+"""The outbox worker: claims due items under a lease and runs their delivery handlers.
+
+Retries live only here (clients make one attempt). Order per contact is kept by the repository,
+whose `claim_due` hands out only the oldest undelivered item of each contact; different contacts
+run in parallel up to `concurrency`. Results and permanent failures of calls the flows care about
+come back as inbound events in the same transaction that settles the item.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from bridge.clock import Clock
+from bridge.delivery.backoff import BackoffPolicy
+from bridge.errors import PermanentDeliveryError, RetryableDeliveryError
+from bridge.state.records import InboundEvent, OutboxItem
+from bridge.state.repository import Repository
+
+log = logging.getLogger(__name__)
+
+FEEDBACK_SOURCE = "outbox"
+
+
+@dataclass(frozen=True, slots=True)
+class Delivered:
+    """What a handler reports on success; `result` is fed back to the flows when wanted."""
+
+    result: dict[str, Any] = field(default_factory=dict)
+
+
+OutboxHandler = Callable[[OutboxItem], Awaitable[Delivered]]
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxRoute:
+    handler: OutboxHandler
+    # Results ("<kind>.done") and failures ("<kind>.failed") come back as inbound events.
+    feedback: bool = False
+    # False for calls that are not idempotent upstream (Typebot continueChat): retried only when
+    # the request provably never left (connection refused), otherwise dead-lettered at once.
+    resend_safe: bool = True
+    timeout_s: float = 30.0
+
+
+def _never_sent(error: BaseException | None) -> bool:
+    return isinstance(error, RetryableDeliveryError) and error.never_sent
+
+
+class OutboxWorker:
+    def __init__(
+        self,
+        repository: Repository,
+        routes: Mapping[str, OutboxRoute],
+        clock: Clock,
+        *,
+        policy: BackoffPolicy | None = None,
+        concurrency: int = 16,
+        lease_ms: int = 60_000,
+        poll_interval_s: float = 1.0,
+        on_feedback: Callable[[int | None], None] = lambda contact_id: None,
+    ) -> None:
+        self._repository = repository
+        self._routes = routes
+        self._clock = clock
+        self._policy = policy or BackoffPolicy()
+        self._concurrency = concurrency
+        self._lease_ms = lease_ms
+        self._poll_interval_s = poll_interval_s
+        self._on_feedback = on_feedback
+        self.worker_id = uuid.uuid4().hex[:12]
+        self._wake = asyncio.Event()
+        self._stopping = False
+        self._task: asyncio.Task[None] | None = None
+        self.last_loop_ms = 0
+
+    # -- lifecycle ------------------------------------------------------------------------
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self.run(), name=f"outbox-{self.worker_id}")
+
+    @property
+    def running(self) -> bool:
+        return self._task is not None and not self._task.done()
+
+    async def stop(self, timeout_s: float = 5.0) -> None:
+        self._stopping = True
+        self._wake.set()
+        if self._task is None:
+            return
+        try:
+            await asyncio.wait_for(asyncio.shield(self._task), timeout_s)
+        except TimeoutError:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    # -- the loop -------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        inflight: set[asyncio.Task[None]] = set()
+        try:
+            while not self._stopping:
+                self.last_loop_ms = self._clock.now_ms()
+                free = self._concurrency - len(inflight)
+                claimed: list[OutboxItem] = []
+                if free > 0:
+                    try:
+                        claimed = await self._claim(free)
+                    except Exception:
+                        log.exception("outbox claim failed; retrying after the poll interval")
+                for item in claimed:
+                    inflight.add(asyncio.create_task(self.deliver(item)))
+                if claimed and len(inflight) < self._concurrency:
+                    continue  # more may be due right away
+                self._wake.clear()
+                waiter = asyncio.create_task(self._wake.wait())
+                done, _ = await asyncio.wait(
+                    {*inflight, waiter},
+                    timeout=self._poll_interval_s,
+                    return_when=asyncio.FIRST_COMPLETED,
+                )
+                waiter.cancel()
+                inflight -= done
+        finally:
+            # Items still in flight finish (or their lease expires and another worker retries).
+            if inflight:
+                await asyncio.gather(*inflight, return_exceptions=True)
+
+    async def run_once(self) -> int:
+        """Claim what is due now and deliver it; for tests and draining."""
+        items = await self._claim(self._concurrency)
+        await asyncio.gather(*(self.deliver(item) for item in items))
+        return len(items)
+
+    async def drain(self, max_rounds: int = 1000) -> int:
+        total = 0
+        for _ in range(max_rounds):
+            count = await self.run_once()
+            if count == 0:
+                return total
+            total += count
+        return total
+
+    async def _claim(self, limit: int) -> list[OutboxItem]:
+        return await self._repository.claim_due(
+            self._clock.now_ms(), limit, self._lease_ms, self.worker_id
+        )
+
+    # -- one item -------------------------------------------------------------------------
+
+    async def deliver(self, item: OutboxItem) -> None:
+        route = self._routes.get(item.kind)
+        if route is None:
+            await self._dead(item, None, f"no delivery handler for {item.kind!r}")
+            return
+        try:
+            delivered = await asyncio.wait_for(route.handler(item), route.timeout_s)
+        except RetryableDeliveryError as exc:
+            await self._retry_or_dead(item, route, exc, exc.retry_after_s)
+        except PermanentDeliveryError as exc:
+            await self._dead(item, route, str(exc))
+        except TimeoutError:
+            await self._retry_or_dead(item, route, None, None)
+        except Exception as exc:  # a bug in a handler: retried with backoff, then dead
+            log.exception("outbox handler %s crashed", item.kind, extra={"item": item.id})
+            await self._retry_or_dead(item, route, exc, None)
+        else:
+            follow_up = None
+            if route.feedback:
+                follow_up = self._feedback(item, "done", {"result": delivered.result})
+            await self._repository.mark_delivered(item.id, follow_up)
+            if follow_up is not None:
+                self._on_feedback(item.contact_id)
+
+    async def _retry_or_dead(
+        self,
+        item: OutboxItem,
+        route: OutboxRoute,
+        error: BaseException | None,
+        retry_after_s: float | None,
+    ) -> None:
+        reason = f"{type(error).__name__}: {error}" if error else "timed out"
+        if not route.resend_safe and not _never_sent(error):
+            await self._dead(item, route, f"not resent (not idempotent upstream): {reason}")
+            return
+        if self._policy.exhausted(item.attempts):
+            await self._dead(item, route, f"gave up after {item.attempts} attempts: {reason}")
+            return
+        delay_ms = self._policy.next_delay_ms(item.attempts, retry_after_s)
+        log.info(
+            "outbox %s will retry in %d ms: %s",
+            item.kind,
+            delay_ms,
+            reason,
+            extra={"item": item.id, "contact_id": item.contact_id},
+        )
+        await self._repository.reschedule(item.id, self._clock.now_ms() + delay_ms, reason)
+        self.wake_later(delay_ms)
+
+    def wake_later(self, delay_ms: int) -> None:
+        if delay_ms < self._poll_interval_s * 1000:
+            asyncio.get_running_loop().call_later(delay_ms / 1000, self._wake.set)
+
+    async def _dead(self, item: OutboxItem, route: OutboxRoute | None, error: str) -> None:
+        log.warning(
+            "outbox %s dead-lettered: %s",
+            item.kind,
+            error,
+            extra={"item": item.id, "contact_id": item.contact_id},
+        )
+        async with self._repository.transaction():
+            await self._repository.mark_dead(item.id, error)
+            if route is not None and route.feedback:
+                failed = self._feedback(item, f"failed:{item.attempts}", {"error": error})
+                failed.kind = f"{item.kind}.failed"
+                await self._repository.record_inbound(failed)
+        if route is not None and route.feedback:
+            self._on_feedback(item.contact_id)
+
+    def _feedback(self, item: OutboxItem, outcome: str, body: dict[str, Any]) -> InboundEvent:
+        return InboundEvent(
+            source=FEEDBACK_SOURCE,
+            external_id=f"{item.dedupe_key}#{item.id}:{outcome}",
+            kind=f"{item.kind}.done",
+            payload={"request": item.payload, **body},
+            contact_id=item.contact_id,
+            received_at_ms=self._clock.now_ms(),
+        )

@@ -1,0 +1,111 @@
+"""The webhook endpoints: authenticate, validate, store (deduplicated), answer — nothing else.
+
+A 200 means the event is committed. Processing happens after the answer, in the contact's lane,
+so Chatwoot (which never retries and fails slow answers) always gets a fast 200.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from aiohttp import web
+
+from bridge.delivery import ingest
+from bridge.keys import CLOCK, DEPARTMENTS, INBOX, REPOSITORY, SETTINGS
+from bridge.schemas.chatwoot import CwConversationEvent, CwMessageEvent, parse_chatwoot_webhook
+from bridge.schemas.evolution import (
+    MessagesUpsertEvent,
+    normalise_event_name,
+    parse_evolution_webhook,
+)
+from bridge.schemas.typebot import parse_typebot_handoff
+from bridge.state.records import InboundEvent
+from bridge.web.bodies import read_raw_json
+from bridge.web.errors import ApiError
+from bridge.web.webhook_auth import check_chatwoot, check_evolution, check_static_secret
+
+log = logging.getLogger(__name__)
+
+
+async def _store(request: web.Request, event: InboundEvent | ingest.Skip) -> web.Response:
+    if isinstance(event, ingest.Skip):
+        log.info("webhook acknowledged, not stored: %s", event.reason)
+        return web.json_response({"ok": True, "stored": False})
+    repository = request.app[REPOSITORY]
+    stored = await repository.record_inbound(event)
+    # Poke the lane for duplicates too: the first copy may be stored but not yet processed.
+    request.app[INBOX].poke(event.contact_id)
+    return web.json_response({"ok": True, "stored": stored, "duplicate": not stored})
+
+
+async def handle_evolution_webhook(request: web.Request) -> web.Response:
+    settings = request.app[SETTINGS]
+    check_evolution(request, settings.evolution_webhook_secret, request.app[CLOCK].now_ms())
+    _, document = await read_raw_json(request)
+    path_event = request.match_info.get("event")
+    if path_event and isinstance(document, dict) and "event" not in document:
+        document["event"] = normalise_event_name(path_event)
+    parsed = parse_evolution_webhook(document)
+    if not isinstance(parsed, MessagesUpsertEvent):
+        return await _store(request, ingest.Skip(f"evolution {parsed.event} is not acted on"))
+    event = await ingest.whatsapp_message_event(
+        request.app[REPOSITORY], parsed, document, request.app[CLOCK].now_ms()
+    )
+    return await _store(request, event)
+
+
+async def handle_chatwoot_webhook(request: web.Request) -> web.Response:
+    settings = request.app[SETTINGS]
+    raw_body, document = await read_raw_json(request)
+    check_chatwoot(
+        request,
+        raw_body,
+        settings.chatwoot_webhook_secret_list,
+        settings.chatwoot_webhook_token,
+        request.app[CLOCK].now_ms() / 1000,
+    )
+    parsed = parse_chatwoot_webhook(document)
+    repository = request.app[REPOSITORY]
+    now_ms = request.app[CLOCK].now_ms()
+    event: InboundEvent | ingest.Skip
+    if isinstance(parsed, CwMessageEvent):
+        event = await ingest.chatwoot_message_event(repository, parsed, document, now_ms)
+    elif isinstance(parsed, CwConversationEvent):
+        delivery = request.headers.get("X-Chatwoot-Delivery")
+        event = await ingest.chatwoot_status_event(
+            repository, parsed, document, raw_body, delivery, now_ms
+        )
+    else:
+        event = ingest.Skip(f"chatwoot {parsed.event} is not acted on")
+    return await _store(request, event)
+
+
+async def handle_typebot_webhook(request: web.Request) -> web.Response:
+    check_static_secret(request, request.app[SETTINGS].typebot_webhook_secret)
+    _, document = await read_raw_json(request)
+    handoff = parse_typebot_handoff(document)
+    departments = request.app[DEPARTMENTS]
+    department = departments.find(handoff.department)
+    if department is None:
+        raise ApiError(
+            422,
+            "unknown_department",
+            f"unknown department {handoff.department!r}; valid: {', '.join(departments.keys)}",
+            path="department",
+        )
+    contact_id = ingest.contact_id_from_token(handoff.bridge_contact)
+    repository = request.app[REPOSITORY]
+    if contact_id is None or await repository.get_contact(contact_id) is None:
+        raise ApiError(
+            422, "unknown_contact", "bridge_contact does not name a contact", path="bridge_contact"
+        )
+    event = ingest.typebot_handoff_event(handoff, contact_id, document, request.app[CLOCK].now_ms())
+    await _store(request, event)
+    return web.json_response({"ok": True, "department": department.key})
+
+
+def add_webhook_routes(app: web.Application) -> None:
+    app.router.add_post("/webhooks/evolution", handle_evolution_webhook)
+    app.router.add_post("/webhooks/evolution/{event}", handle_evolution_webhook)
+    app.router.add_post("/webhooks/chatwoot", handle_chatwoot_webhook)
+    app.router.add_post("/webhooks/typebot", handle_typebot_webhook)
