@@ -13,6 +13,7 @@ from bridge.departments import load_departments
 from bridge.errors import ConfigError, StorageUnavailable, UnsupportedDatabaseVersion
 from bridge.logs import configure_logging
 from bridge.settings import DatabaseSettings, load_settings
+from bridge.setup.cli import add_commands as add_setup_commands
 from bridge.state.repository import open_repository
 
 SHUTDOWN_TIMEOUT_S = 8.0
@@ -68,6 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.set_defaults(run=_serve)
     migrate = commands.add_parser("migrate", help="apply database migrations and exit")
     migrate.set_defaults(run=_migrate)
+    add_setup_commands(commands)
     return parser
 
 
