@@ -16,6 +16,7 @@ from bridge.delivery.outbox import OutboxRoute, OutboxWorker
 from bridge.departments import Departments, load_departments
 from bridge.flows.context import FlowHandler
 from bridge.flows.dispatch import build_dispatch
+from bridge.flows.routes import setup_flows
 from bridge.health import CheckResult, Readiness
 from bridge.keys import (
     CLOCK,
@@ -129,4 +130,5 @@ def create_app(
     add_health_routes(app)
     add_webhook_routes(app)
     add_admin_routes(app)
+    setup_flows(app)
     return app

@@ -133,6 +133,9 @@ class Settings(SetupSettings):
     smtp_tls: Literal["none", "starttls", "tls"] = "starttls"
 
     hub_sso_secret: SecretStr = SecretStr("")
+    # Conversation behaviour (not in DESIGN.md §4; defaults are what an operator expects).
+    bridge_bot_session_timeout_min: int = Field(30, ge=1)
+    bridge_ignore_groups: bool = True
     provisioning_username_template: str = "{first}.{last}"
     provisioning_mailbox_quota_mb: int = Field(3072, ge=1)
 

@@ -29,6 +29,7 @@ _CONTACTS = TypeAdapter(list[CwContact])
 _CONVERSATION = TypeAdapter(CwConversation)
 _CONVERSATIONS = TypeAdapter(list[CwConversation])
 _MESSAGE = TypeAdapter(CwMessageResult)
+_MESSAGES = TypeAdapter(list[CwMessageResult])
 _LABELS = TypeAdapter(list[str])
 
 
@@ -240,6 +241,14 @@ class ChatwootClient(ChatwootSetupApi):
         path = f"{self._conv(conversation_id)}/messages"
         response = await self._call("POST", path, json=body)
         return self._http.parse(response, _MESSAGE)
+
+    async def list_messages(self, conversation_id: int) -> list[CwMessageResult]:
+        """The latest messages of a conversation (`GET …/messages`, newest page)."""
+        path = f"{self._conv(conversation_id)}/messages"
+        response = await self._call("GET", path)
+        return self._http.parse(
+            response, _MESSAGES, raw=unwrap_payload(self._http.json_body(response))
+        )
 
     async def create_message_with_attachments(
         self,

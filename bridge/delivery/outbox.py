@@ -110,6 +110,8 @@ class OutboxWorker:
         try:
             while not self._stopping:
                 self.last_loop_ms = self._clock.now_ms()
+                # Cleared before claiming, so a wake() that arrives during the claim is kept.
+                self._wake.clear()
                 free = self._concurrency - len(inflight)
                 claimed: list[OutboxItem] = []
                 if free > 0:
@@ -121,7 +123,6 @@ class OutboxWorker:
                     inflight.add(asyncio.create_task(self.deliver(item)))
                 if claimed and len(inflight) < self._concurrency:
                     continue  # more may be due right away
-                self._wake.clear()
                 waiter = asyncio.create_task(self._wake.wait())
                 done, _ = await asyncio.wait(
                     {*inflight, waiter},
@@ -167,7 +168,7 @@ class OutboxWorker:
         except RetryableDeliveryError as exc:
             await self._retry_or_dead(item, route, exc, exc.retry_after_s)
         except PermanentDeliveryError as exc:
-            await self._dead(item, route, str(exc))
+            await self._dead(item, route, f"{type(exc).__name__}: {exc}")
         except TimeoutError:
             await self._retry_or_dead(item, route, None, None)
         except Exception as exc:  # a bug in a handler: retried with backoff, then dead

@@ -147,7 +147,7 @@ def message_push(state: ChatwootState, msg: Row) -> Row:
         sender=sender_push(state, msg),
     )
     if msg["attachments"]:
-        out["attachments"] = [state.attachments[a] for a in msg["attachments"]]
+        out["attachments"] = [_public(state.attachments[a]) for a in msg["attachments"]]
     return out
 
 
@@ -223,6 +223,11 @@ def message_webhook(state: ChatwootState, msg: Row, event: str) -> Row:
         "source_id": msg["source_id"],
     }
     if msg["attachments"]:
-        out["attachments"] = [state.attachments[a] for a in msg["attachments"]]
+        out["attachments"] = [_public(state.attachments[a]) for a in msg["attachments"]]
     out["event"] = event
     return out
+
+
+def _public(attachment: Row) -> Row:
+    """An attachment as the API shows it (the stored bytes stay private)."""
+    return {k: v for k, v in attachment.items() if not k.startswith("_")}

@@ -1,4 +1,4 @@
-"""Typebot sessions of contacts: call in flight, pending choice input, queued customer turns."""
+"""Typebot sessions of contacts and the WhatsApp message ids the bridge itself sent."""
 
 from __future__ import annotations
 
@@ -16,6 +16,16 @@ async def upgrade(db: Database, dialect: Dialect) -> None:
             last_activity_ms BIGINT NOT NULL,
             inflight BOOLEAN NOT NULL,
             pending_choices TEXT,
-            queued TEXT NOT NULL
+            queued TEXT NOT NULL,
+            phase_start_seq BIGINT NOT NULL,
+            paused_until_ms BIGINT
+        )"""
+    )
+    # Ids of messages the bridge sent, so their fromMe echoes are never taken for a human.
+    await db.execute(
+        """CREATE TABLE wa_sent_messages (
+            wa_message_id TEXT PRIMARY KEY,
+            contact_id BIGINT REFERENCES contacts (id) ON DELETE SET NULL,
+            sent_at_ms BIGINT NOT NULL
         )"""
     )

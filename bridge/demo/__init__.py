@@ -1,0 +1,1 @@
+"""The embedded demo: simulators, `bridge setup` and the bridge on loopback, and the checklist."""
