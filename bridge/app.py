@@ -23,6 +23,7 @@ from bridge.keys import (
     DEPARTMENTS,
     EVENT_ROUTES,
     INBOX,
+    METRICS,
     OUTBOX,
     OUTBOX_ROUTES,
     READINESS,
@@ -31,12 +32,14 @@ from bridge.keys import (
     TRANSPORTS,
     UPSTREAMS,
 )
+from bridge.metrics import Metrics
 from bridge.settings import Settings
 from bridge.state.repository import open_repository
 from bridge.upstreams import UpstreamTransports, build_upstreams
 from bridge.web.admin import add_admin_routes
 from bridge.web.errors import error_middleware, request_id_middleware
 from bridge.web.health import add_health_routes
+from bridge.web.metrics import add_metrics_route
 from bridge.web.webhooks import add_webhook_routes
 
 __all__ = ["UpstreamTransports", "create_app"]
@@ -76,11 +79,16 @@ async def workers_ctx(app: web.Application) -> AsyncIterator[None]:
     repository, clock = app[REPOSITORY], app[CLOCK]
     event_routes: dict[str, FlowHandler] = app[EVENT_ROUTES]
     outbox_routes: dict[str, OutboxRoute] = app[OUTBOX_ROUTES]
-    dispatch = build_dispatch(event_routes, repository, clock, app[SETTINGS], app[DEPARTMENTS])
+    metrics = app[METRICS]
+    dispatch = build_dispatch(
+        event_routes, repository, clock, app[SETTINGS], app[DEPARTMENTS], metrics
+    )
     # Each wakes the other: processed events may have enqueued calls, and results of calls
     # come back as inbox events.
-    inbox = InboxProcessor(repository, dispatch, on_processed=lambda: outbox.wake())
-    outbox = OutboxWorker(repository, outbox_routes, clock, on_feedback=inbox.poke)
+    inbox = InboxProcessor(
+        repository, dispatch, on_processed=lambda: outbox.wake(), metrics=metrics, clock=clock
+    )
+    outbox = OutboxWorker(repository, outbox_routes, clock, on_feedback=inbox.poke, metrics=metrics)
     app[OUTBOX], app[INBOX] = outbox, inbox
     outbox.start()
     inbox.start()
@@ -122,6 +130,7 @@ def create_app(
     app[SETTINGS] = settings
     app[CLOCK] = clock or SystemClock()
     app[READINESS] = Readiness()
+    app[METRICS] = Metrics()
     app[TRANSPORTS] = transports or UpstreamTransports()
     app[DEPARTMENTS] = departments or load_departments(settings.bridge_departments_file)
     app[EVENT_ROUTES] = {}
@@ -130,5 +139,6 @@ def create_app(
     add_health_routes(app)
     add_webhook_routes(app)
     add_admin_routes(app)
+    add_metrics_route(app)
     setup_flows(app)
     return app

@@ -10,6 +10,7 @@ from bridge.delivery.outbox import OutboxRoute, OutboxWorker
 from bridge.departments import Departments
 from bridge.flows.context import FlowHandler
 from bridge.health import Readiness
+from bridge.metrics import Metrics
 from bridge.settings import Settings
 from bridge.state.repository import Repository
 from bridge.upstreams import Upstreams, UpstreamTransports
@@ -24,5 +25,6 @@ UPSTREAMS = web.AppKey("bridge.upstreams", Upstreams)
 # Filled while the app is built (flows, provisioning); read when the workers start.
 EVENT_ROUTES = web.AppKey("bridge.event_routes", dict[str, FlowHandler])
 OUTBOX_ROUTES = web.AppKey("bridge.outbox_routes", dict[str, OutboxRoute])
+METRICS = web.AppKey("bridge.metrics", Metrics)
 OUTBOX = web.AppKey("bridge.outbox", OutboxWorker)
 INBOX = web.AppKey("bridge.inbox", InboxProcessor)

@@ -14,6 +14,8 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 
+from bridge.clock import Clock, SystemClock
+from bridge.metrics import Metrics
 from bridge.state.records import InboundEvent
 from bridge.state.repository import Repository
 
@@ -32,6 +34,8 @@ class InboxProcessor:
         concurrency: int = 32,
         sweep_interval_s: float = 2.0,
         on_processed: Callable[[], None] = lambda: None,
+        metrics: Metrics | None = None,
+        clock: Clock | None = None,
     ) -> None:
         self._repository = repository
         self._dispatch = dispatch
@@ -39,6 +43,8 @@ class InboxProcessor:
         self._slots = asyncio.Semaphore(concurrency)
         self._sweep_interval_s = sweep_interval_s
         self._on_processed = on_processed
+        self._metrics = metrics or Metrics()
+        self._clock = clock or SystemClock()
         self._lanes: dict[int | None, asyncio.Task[None]] = {}
         self._again: set[int | None] = set()
         self._sweeper: asyncio.Task[None] | None = None
@@ -133,6 +139,8 @@ class InboxProcessor:
                     failed = (event, exc)
                     raise
                 await self._repository.mark_processed(event.id)
+            waited_ms = max(0, self._clock.now_ms() - event.received_at_ms)
+            self._metrics.event_latency.labels(event.kind).observe(waited_ms / 1000)
         except Exception as exc:
             if failed is None:
                 log.exception("inbox lane for contact %s failed", contact_id)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
@@ -19,6 +20,7 @@ from typing import Any
 from bridge.clock import Clock
 from bridge.delivery.backoff import BackoffPolicy
 from bridge.errors import PermanentDeliveryError, RetryableDeliveryError
+from bridge.metrics import Metrics, target_of
 from bridge.state.records import InboundEvent, OutboxItem
 from bridge.state.repository import Repository
 
@@ -64,6 +66,7 @@ class OutboxWorker:
         lease_ms: int = 60_000,
         poll_interval_s: float = 1.0,
         on_feedback: Callable[[int | None], None] = lambda contact_id: None,
+        metrics: Metrics | None = None,
     ) -> None:
         self._repository = repository
         self._routes = routes
@@ -73,6 +76,7 @@ class OutboxWorker:
         self._lease_ms = lease_ms
         self._poll_interval_s = poll_interval_s
         self._on_feedback = on_feedback
+        self._metrics = metrics or Metrics()
         self.worker_id = uuid.uuid4().hex[:12]
         self._wake = asyncio.Event()
         self._stopping = False
@@ -163,8 +167,9 @@ class OutboxWorker:
         if route is None:
             await self._dead(item, None, f"no delivery handler for {item.kind!r}")
             return
+        target = target_of(item.kind)
         try:
-            delivered = await asyncio.wait_for(route.handler(item), route.timeout_s)
+            delivered = await self._call(route, item)
         except RetryableDeliveryError as exc:
             await self._retry_or_dead(item, route, exc, exc.retry_after_s)
         except PermanentDeliveryError as exc:
@@ -175,12 +180,21 @@ class OutboxWorker:
             log.exception("outbox handler %s crashed", item.kind, extra={"item": item.id})
             await self._retry_or_dead(item, route, exc, None)
         else:
+            self._metrics.deliveries.labels(target, "delivered").inc()
             follow_up = None
             if route.feedback:
                 follow_up = self._feedback(item, "done", {"result": delivered.result})
             await self._repository.mark_delivered(item.id, follow_up)
             if follow_up is not None:
                 self._on_feedback(item.contact_id)
+
+    async def _call(self, route: OutboxRoute, item: OutboxItem) -> Delivered:
+        started = time.perf_counter()
+        try:
+            return await asyncio.wait_for(route.handler(item), route.timeout_s)
+        finally:
+            elapsed = time.perf_counter() - started
+            self._metrics.delivery_latency.labels(target_of(item.kind)).observe(elapsed)
 
     async def _retry_or_dead(
         self,
@@ -205,6 +219,7 @@ class OutboxWorker:
             extra={"item": item.id, "contact_id": item.contact_id},
         )
         await self._repository.reschedule(item.id, self._clock.now_ms() + delay_ms, reason)
+        self._metrics.deliveries.labels(target_of(item.kind), "retry").inc()
         self.wake_later(delay_ms)
 
     def wake_later(self, delay_ms: int) -> None:
@@ -218,6 +233,7 @@ class OutboxWorker:
             error,
             extra={"item": item.id, "contact_id": item.contact_id},
         )
+        self._metrics.deliveries.labels(target_of(item.kind), "dead").inc()
         async with self._repository.transaction():
             await self._repository.mark_dead(item.id, error)
             if route is not None and route.feedback:

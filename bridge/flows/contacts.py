@@ -18,6 +18,8 @@ async def apply_trigger(
     contact.updated_at_ms = transition.at_ms
     await ctx.repository.save_contact(contact)
     await ctx.repository.record_transition(transition)
+    if ctx.metrics is not None:
+        ctx.metrics.transitions.labels(trigger).inc()
 
 
 async def end_bot_phase(ctx: FlowContext, contact: Contact) -> None:

@@ -13,6 +13,7 @@ from typing import Any
 
 from bridge.clock import Clock
 from bridge.departments import Departments
+from bridge.metrics import Metrics
 from bridge.settings import Settings
 from bridge.state.records import InboundEvent, OutboxItem
 from bridge.state.repository import Repository
@@ -24,6 +25,7 @@ class FlowContext:
     clock: Clock
     settings: Settings
     departments: Departments
+    metrics: Metrics | None = None
     enqueued: int = field(default=0)
 
     async def enqueue(

@@ -8,6 +8,7 @@ from bridge.clock import Clock
 from bridge.delivery.inbox import Dispatch
 from bridge.departments import Departments
 from bridge.flows.context import EventRoutes, FlowContext
+from bridge.metrics import Metrics
 from bridge.settings import Settings
 from bridge.state.records import InboundEvent
 from bridge.state.repository import Repository
@@ -21,6 +22,7 @@ def build_dispatch(
     clock: Clock,
     settings: Settings,
     departments: Departments,
+    metrics: Metrics | None = None,
 ) -> Dispatch:
     """The inbox processor's callback: one FlowContext per event, the handler by event kind."""
 
@@ -29,6 +31,6 @@ def build_dispatch(
         if handler is None:
             log.debug("no flow for %s; event %s acknowledged", event.kind, event.id)
             return
-        await handler(FlowContext(repository, clock, settings, departments), event)
+        await handler(FlowContext(repository, clock, settings, departments, metrics), event)
 
     return dispatch

@@ -7,11 +7,13 @@ so Chatwoot (which never retries and fails slow answers) always gets a fast 200.
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
 from bridge.delivery import ingest
-from bridge.keys import CLOCK, DEPARTMENTS, INBOX, REPOSITORY, SETTINGS
+from bridge.errors import PayloadError
+from bridge.keys import CLOCK, DEPARTMENTS, INBOX, METRICS, REPOSITORY, SETTINGS
 from bridge.schemas.chatwoot import CwConversationEvent, CwMessageEvent, parse_chatwoot_webhook
 from bridge.schemas.evolution import (
     MessagesUpsertEvent,
@@ -26,13 +28,33 @@ from bridge.web.webhook_auth import check_chatwoot, check_evolution, check_stati
 
 log = logging.getLogger(__name__)
 
+Handler = Callable[[web.Request], Awaitable[web.Response]]
 
-async def _store(request: web.Request, event: InboundEvent | ingest.Skip) -> web.Response:
+
+def _counted(source: str, handler: Handler) -> Handler:
+    """Counts refused deliveries (401/4xx) per source; accepted ones are counted in `_store`."""
+
+    async def counted(request: web.Request) -> web.Response:
+        try:
+            return await handler(request)
+        except (ApiError, PayloadError):
+            request.app[METRICS].webhooks.labels(source, "rejected").inc()
+            raise
+
+    return counted
+
+
+async def _store(
+    request: web.Request, source: str, event: InboundEvent | ingest.Skip
+) -> web.Response:
+    webhooks = request.app[METRICS].webhooks
     if isinstance(event, ingest.Skip):
         log.info("webhook acknowledged, not stored: %s", event.reason)
+        webhooks.labels(source, "ignored").inc()
         return web.json_response({"ok": True, "stored": False})
     repository = request.app[REPOSITORY]
     stored = await repository.record_inbound(event)
+    webhooks.labels(source, "stored" if stored else "duplicate").inc()
     # Poke the lane for duplicates too: the first copy may be stored but not yet processed.
     request.app[INBOX].poke(event.contact_id)
     return web.json_response({"ok": True, "stored": stored, "duplicate": not stored})
@@ -47,11 +69,13 @@ async def handle_evolution_webhook(request: web.Request) -> web.Response:
         document["event"] = normalise_event_name(path_event)
     parsed = parse_evolution_webhook(document)
     if not isinstance(parsed, MessagesUpsertEvent):
-        return await _store(request, ingest.Skip(f"evolution {parsed.event} is not acted on"))
+        return await _store(
+            request, ingest.EVOLUTION, ingest.Skip(f"evolution {parsed.event} is not acted on")
+        )
     event = await ingest.whatsapp_message_event(
         request.app[REPOSITORY], parsed, document, request.app[CLOCK].now_ms()
     )
-    return await _store(request, event)
+    return await _store(request, ingest.EVOLUTION, event)
 
 
 async def handle_chatwoot_webhook(request: web.Request) -> web.Response:
@@ -77,7 +101,7 @@ async def handle_chatwoot_webhook(request: web.Request) -> web.Response:
         )
     else:
         event = ingest.Skip(f"chatwoot {parsed.event} is not acted on")
-    return await _store(request, event)
+    return await _store(request, ingest.CHATWOOT, event)
 
 
 async def handle_typebot_webhook(request: web.Request) -> web.Response:
@@ -100,12 +124,13 @@ async def handle_typebot_webhook(request: web.Request) -> web.Response:
             422, "unknown_contact", "bridge_contact does not name a contact", path="bridge_contact"
         )
     event = ingest.typebot_handoff_event(handoff, contact_id, document, request.app[CLOCK].now_ms())
-    await _store(request, event)
+    await _store(request, ingest.TYPEBOT, event)
     return web.json_response({"ok": True, "department": department.key})
 
 
 def add_webhook_routes(app: web.Application) -> None:
-    app.router.add_post("/webhooks/evolution", handle_evolution_webhook)
-    app.router.add_post("/webhooks/evolution/{event}", handle_evolution_webhook)
-    app.router.add_post("/webhooks/chatwoot", handle_chatwoot_webhook)
-    app.router.add_post("/webhooks/typebot", handle_typebot_webhook)
+    evolution = _counted(ingest.EVOLUTION, handle_evolution_webhook)
+    app.router.add_post("/webhooks/evolution", evolution)
+    app.router.add_post("/webhooks/evolution/{event}", evolution)
+    app.router.add_post("/webhooks/chatwoot", _counted(ingest.CHATWOOT, handle_chatwoot_webhook))
+    app.router.add_post("/webhooks/typebot", _counted(ingest.TYPEBOT, handle_typebot_webhook))
