@@ -16,12 +16,21 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 test: $(STAMP)
-	$(BIN)/pytest
+	$(BIN)/pytest -m "not soak"
+
+demo: $(STAMP)
+	$(BIN)/bridge demo
 
 lint: $(STAMP)
 	$(BIN)/ruff check bridge provisioning tests benchmarks
 	$(BIN)/ruff format --check bridge provisioning tests benchmarks
 	$(BIN)/mypy
+
+bench: $(STAMP)
+	$(BIN)/python -m benchmarks
+
+soak: $(STAMP)
+	$(BIN)/pytest -m soak
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache test-artifacts

@@ -41,6 +41,8 @@ from bridge.web.errors import error_middleware, request_id_middleware
 from bridge.web.health import add_health_routes
 from bridge.web.metrics import add_metrics_route
 from bridge.web.webhooks import add_webhook_routes
+from provisioning.app import setup_provisioning
+from provisioning.identity_app import setup_identity
 
 __all__ = ["UpstreamTransports", "create_app"]
 
@@ -105,13 +107,25 @@ async def workers_ctx(app: web.Application) -> AsyncIterator[None]:
             True, f"pending={stats.pending} oldest_age_ms={stats.oldest_pending_age_ms}"
         )
 
+    async def upstreams_check() -> CheckResult:
+        # A failing upstream does not make the bridge unready (it still stores every webhook
+        # and delivers later), but /readyz says which one fails and for how long.
+        now = clock.now_ms()
+        failing = [
+            f"{target} {what} for {(now - since) // 1000} s"
+            for target, (since, what) in sorted(outbox.failing.items())
+        ]
+        return CheckResult(True, "; ".join(failing) if failing else "ok")
+
     app[READINESS].add("workers", workers_check)
     app[READINESS].add("outbox", outbox_check)
+    app[READINESS].add("upstreams", upstreams_check)
     try:
         yield
     finally:
         app[READINESS].remove("workers")
         app[READINESS].remove("outbox")
+        app[READINESS].remove("upstreams")
         await inbox.stop(timeout_s=3.0)
         await outbox.stop(timeout_s=3.0)
 
@@ -141,4 +155,6 @@ def create_app(
     add_admin_routes(app)
     add_metrics_route(app)
     setup_flows(app)
+    setup_provisioning(app)
+    setup_identity(app)
     return app

@@ -9,6 +9,7 @@ from collections.abc import Callable, Sequence
 
 from aiohttp import web
 
+from bridge.demo.cli import add_commands as add_demo_commands
 from bridge.departments import load_departments
 from bridge.errors import ConfigError, StorageUnavailable, UnsupportedDatabaseVersion
 from bridge.logs import configure_logging
@@ -70,6 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
     migrate = commands.add_parser("migrate", help="apply database migrations and exit")
     migrate.set_defaults(run=_migrate)
     add_setup_commands(commands)
+    add_demo_commands(commands)
     return parser
 
 

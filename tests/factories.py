@@ -57,7 +57,7 @@ def make_departments() -> Departments:
                     "chatwoot_inbox_id": 2,
                     "chatwoot_team_id": 1,
                     "email": "support.dtv@mmallelectronics.co.za",
-                    "auto_reply": "Thank you for emailing DTV. Ticket #{{conversation.display_id}}.",
+                    "auto_reply": "Thanks for emailing DTV. Ticket #{{conversation.display_id}}.",
                 },
                 {"key": "Sales", "name": "Sales", "chatwoot_inbox_id": 3},
             ]

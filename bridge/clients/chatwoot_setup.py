@@ -213,6 +213,12 @@ class ChatwootSetupApi:
         result: list[CwAgent] = await self._parsed(_AGENTS, "GET", f"{self._account}/agents")
         return result
 
+    async def update_agent(self, user_id: int, *, auto_offline: bool) -> CwAgent:
+        """`PATCH …/agents/{id}`: the platform API's account user has no `auto_offline`."""
+        path = f"{self._account}/agents/{int(user_id)}"
+        response = await self._call("PATCH", path, json={"auto_offline": auto_offline})
+        return self._http.parse(response, TypeAdapter(CwAgent))
+
     async def list_teams(self) -> list[CwTeam]:
         result: list[CwTeam] = await self._parsed(_TEAMS, "GET", f"{self._account}/teams")
         return result

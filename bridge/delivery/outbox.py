@@ -27,6 +27,7 @@ from bridge.state.repository import Repository
 log = logging.getLogger(__name__)
 
 FEEDBACK_SOURCE = "outbox"
+INTERRUPTED = "Interrupted: the call's outcome is unknown (the process stopped during it)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +83,8 @@ class OutboxWorker:
         self._stopping = False
         self._task: asyncio.Task[None] | None = None
         self.last_loop_ms = 0
+        # Target system → (first failure ms, what fails) while its calls fail; for /readyz.
+        self.failing: dict[str, tuple[int, str]] = {}
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -89,6 +92,8 @@ class OutboxWorker:
         self._wake.set()
 
     def start(self) -> None:
+        # Counts as a turn of the loop: /readyz must not call a worker stalled before its first.
+        self.last_loop_ms = self._clock.now_ms()
         self._task = asyncio.create_task(self.run(), name=f"outbox-{self.worker_id}")
 
     @property
@@ -111,6 +116,13 @@ class OutboxWorker:
 
     async def run(self) -> None:
         inflight: set[asyncio.Task[None]] = set()
+        if self._repository.dialect == "sqlite":
+            # SQLite is one process: whatever is inflight at start-up was leased by a crashed
+            # predecessor, so waiting out its lease would only delay those contacts.
+            try:
+                await self._repository.release_leases()
+            except Exception:
+                log.exception("releasing stale outbox leases failed; they expire on their own")
         try:
             while not self._stopping:
                 self.last_loop_ms = self._clock.now_ms()
@@ -167,6 +179,11 @@ class OutboxWorker:
         if route is None:
             await self._dead(item, None, f"no delivery handler for {item.kind!r}")
             return
+        if not route.resend_safe and item.attempts > 1 and item.last_error is None:
+            # Claimed before and never settled: the process died during the call, whose
+            # outcome is unknown. Sending it again could apply it twice upstream.
+            await self._dead(item, route, INTERRUPTED)
+            return
         target = target_of(item.kind)
         try:
             delivered = await self._call(route, item)
@@ -181,6 +198,7 @@ class OutboxWorker:
             await self._retry_or_dead(item, route, exc, None)
         else:
             self._metrics.deliveries.labels(target, "delivered").inc()
+            self.failing.pop(target, None)
             follow_up = None
             if route.feedback:
                 follow_up = self._feedback(item, "done", {"result": delivered.result})
@@ -204,6 +222,7 @@ class OutboxWorker:
         retry_after_s: float | None,
     ) -> None:
         reason = f"{type(error).__name__}: {error}" if error else "timed out"
+        self._note_failing(target_of(item.kind), error)
         if not route.resend_safe and not _never_sent(error):
             await self._dead(item, route, f"not resent (not idempotent upstream): {reason}")
             return
@@ -221,6 +240,19 @@ class OutboxWorker:
         await self._repository.reschedule(item.id, self._clock.now_ms() + delay_ms, reason)
         self._metrics.deliveries.labels(target_of(item.kind), "retry").inc()
         self.wake_later(delay_ms)
+
+    def _note_failing(self, target: str, error: BaseException | None) -> None:
+        status = getattr(error, "status", None)
+        if status is not None:
+            what = f"HTTP {status}"
+        elif error is None or isinstance(error, TimeoutError):
+            what = "timed out"
+        elif isinstance(error, RetryableDeliveryError):
+            what = "unreachable" if error.never_sent else "connection failed"
+        else:
+            what = type(error).__name__
+        since = self.failing.get(target, (self._clock.now_ms(), ""))[0]
+        self.failing[target] = (since, what)
 
     def wake_later(self, delay_ms: int) -> None:
         if delay_ms < self._poll_interval_s * 1000:

@@ -13,7 +13,13 @@ from bridge.flows.contacts import apply_trigger, end_bot_phase
 from bridge.flows.context import FlowContext
 from bridge.ids import CwContactId, CwConversationId, CwInboxId
 from bridge.state.bot_sessions import get_bot_session
-from bridge.state.records import Contact, ContactState, Direction, InboundEvent
+from bridge.state.records import (
+    Contact,
+    ContactState,
+    Direction,
+    InboundEvent,
+    TranscriptEntry,
+)
 
 HANDOFF_FAILED_TEXT = (
     "Sorry, we could not connect you to an agent just now. Please write again in a few minutes."
@@ -62,7 +68,7 @@ async def _post_transcript(
     session = await get_bot_session(ctx.repository.database, contact.id)
     phase_start = session.phase_start_seq if session is not None else 1
     entries = [e for e in await ctx.repository.list_transcript(contact.id) if e.seq >= phase_start]
-    for entry in sorted(entries, key=lambda e: e.seq):
+    for entry in place_by_timestamp(sorted(entries, key=lambda e: e.seq)):
         inbound = entry.direction == Direction.INBOUND
         source_id = (
             f"{effects.WHATSAPP_SOURCE_PREFIX}{entry.wa_message_id}"
@@ -86,6 +92,25 @@ async def _post_transcript(
 
 
 _MEDIA_KINDS = {"image", "audio", "video", "document"}
+
+
+def place_by_timestamp(entries: list[TranscriptEntry]) -> list[TranscriptEntry]:
+    """Customer messages that arrived back to back are put in WhatsApp's order.
+
+    Evolution retries webhooks without ordering, so a late retry can arrive after a newer
+    message; `messageTimestamp` says where it belongs. Bot lines stay where they were sent.
+    """
+    placed: list[TranscriptEntry] = []
+    run: list[TranscriptEntry] = []
+    for entry in [*entries, None]:
+        if entry is not None and entry.direction == Direction.INBOUND:
+            run.append(entry)
+            continue
+        placed.extend(sorted(run, key=lambda e: (e.wa_timestamp_ms or 0, e.seq)))
+        run = []
+        if entry is not None:
+            placed.append(entry)
+    return placed
 
 
 def _caption(body: str) -> str:

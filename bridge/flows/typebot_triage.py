@@ -173,7 +173,11 @@ async def handle_typebot_failed(ctx: FlowContext, event: InboundEvent) -> None:
         return
     session.inflight = False
     error = str(event.payload.get("error", ""))
-    if "TypebotSessionGone" in error or event.kind.startswith(effects.START_CHAT):
+    if "TypebotSessionGone" in error and contact.state == ContactState.BOT_HANDLED:
+        # The flow ended or Typebot forgot the session: start again, the customer sees the menu.
+        await _start_session(ctx, contact, session.phase_start_seq)
+        return
+    if event.kind.startswith(effects.START_CHAT):
         session.tb_session_id = None
     if contact.state == ContactState.BOT_HANDLED:
         await effects.send_whatsapp_text(ctx, contact, FALLBACK_TEXT, f"tb-failed:{event.id}")

@@ -181,6 +181,8 @@ _CONVERSATION_EVENTS = frozenset(
 def parse_chatwoot_webhook(raw: Any) -> ChatwootEvent:
     """Parse one Chatwoot webhook body by its `event`; raises PayloadError with the field path."""
     event = raw.get("event") if isinstance(raw, dict) else None
+    if not isinstance(event, str):
+        event = None  # a list or object here is not an event name (and is unhashable)
     if event in _MESSAGE_EVENTS:
         message: CwMessageEvent = validate_payload(_MESSAGE, raw, source="chatwoot")
         return message

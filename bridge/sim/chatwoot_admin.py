@@ -178,6 +178,21 @@ async def list_agents(request: web.Request) -> web.Response:
     return web.json_response([agent_json(state, state.users[u]) for u in state.account_users])
 
 
+async def update_agent(request: web.Request) -> web.Response:
+    """`Api::V1::Accounts::AgentsController#update`: role, availability, auto_offline."""
+    state = request.app[STATE_KEY]
+    user_id = int(request.match_info["agent_id"])
+    account_user = state.account_users.get(user_id)
+    if account_user is None or user_id not in state.users:
+        return web.json_response({"error": "Resource could not be found"}, status=404)
+    body = await request.json()
+    if isinstance(body.get("auto_offline"), bool):
+        account_user["auto_offline"] = body["auto_offline"]
+    if body.get("role") in ("agent", "administrator"):
+        account_user["role"] = body["role"]
+    return web.json_response(agent_json(state, state.users[user_id]))
+
+
 def add_admin_routes(app: web.Application, prefix: str) -> None:
     r = app.router
     r.add_get(f"{prefix}/teams", list_teams)
@@ -191,3 +206,4 @@ def add_admin_routes(app: web.Application, prefix: str) -> None:
     r.add_get(f"{prefix}/webhooks", list_webhooks)
     r.add_post(f"{prefix}/webhooks", create_webhook)
     r.add_get(f"{prefix}/agents", list_agents)
+    r.add_patch(f"{prefix}/agents/{{agent_id:\\d+}}", update_agent)

@@ -186,6 +186,14 @@ class OutboxStore(InboxStore):
         )
         return changed > 0
 
+    async def release_leases(self) -> int:
+        """Make every inflight item claimable now; only for a database no other worker uses."""
+        return await self._db.execute(
+            "UPDATE outbox SET status = 'pending', leased_until_ms = NULL, lease_owner = NULL, "
+            "updated_at_ms = $1 WHERE status = 'inflight'",
+            self._clock.now_ms(),
+        )
+
     async def outbox_stats(self, now_ms: int) -> OutboxStats:
         row = await self._db.fetchrow(
             "SELECT COUNT(*) AS pending, MIN(created_at_ms) AS oldest FROM outbox "

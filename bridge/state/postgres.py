@@ -103,8 +103,9 @@ class PostgresDatabase(Database):
                     await conn.execute(LOCK_SQL, lock_name(lock))
             yield
             return
+        pool = self._get_pool()
         async with _translated():
-            conn = await self._get_pool().acquire(timeout=10)
+            conn = await pool.acquire(timeout=10)
         try:
             async with _translated():
                 txn = conn.transaction()
@@ -123,8 +124,9 @@ class PostgresDatabase(Database):
             async with _translated():
                 await txn.commit()
         finally:
-            if self._pool is not None:
-                await self._pool.release(conn)
+            # Released to the pool it came from even while close() runs: pool.close() waits for
+            # every acquired connection, so skipping the release would hang the shutdown.
+            await pool.release(conn)
 
     async def execute(self, sql: str, *args: Any) -> int:
         async with _translated():

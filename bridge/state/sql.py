@@ -18,7 +18,10 @@ SET status = 'inflight', attempts = attempts + 1, leased_until_ms = $1 + $3,
     lease_owner = $4, updated_at_ms = $1
 WHERE id IN (
     SELECT o.id FROM outbox o
-    WHERE ((o.status = 'pending' AND o.available_at_ms <= $1)
+    -- The redundant IN keeps the planner on the partial index of open items: without it the OR
+    -- makes SQLite scan every delivered row ever stored.
+    WHERE o.status IN ('pending', 'inflight')
+      AND ((o.status = 'pending' AND o.available_at_ms <= $1)
            OR (o.status = 'inflight' AND o.leased_until_ms <= $1))
       AND (o.contact_id IS NULL OR NOT EXISTS (
           SELECT 1 FROM outbox p

@@ -27,13 +27,18 @@ async def read_raw_json(request: web.Request) -> tuple[bytes, Any]:
     """The raw bytes (for signatures) and the decoded JSON document."""
     require_json_content_type(request)
     raw = await request.read()
+    return raw, decode_json(raw)
+
+
+def decode_json(raw: bytes) -> Any:
+    """Malformed JSON is the client's mistake: 400."""
     try:
-        document = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        return json.loads(raw)
+    # ValueError too: an integer beyond Python's digit limit is the client's mistake, not ours.
+    except ValueError as exc:
         raise ApiError(400, "malformed_json", f"request body is not valid JSON: {exc}") from None
     except RecursionError:
         raise ApiError(400, "malformed_json", "request body nests too deeply") from None
-    return raw, document
 
 
 def validation_path(error: ValidationError) -> str:

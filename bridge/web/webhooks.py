@@ -6,13 +6,14 @@ so Chatwoot (which never retries and fails slow answers) always gets a fast 200.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
 from bridge.delivery import ingest
-from bridge.errors import PayloadError
+from bridge.errors import PayloadError, StorageUnavailable
 from bridge.keys import CLOCK, DEPARTMENTS, INBOX, METRICS, REPOSITORY, SETTINGS
 from bridge.schemas.chatwoot import CwConversationEvent, CwMessageEvent, parse_chatwoot_webhook
 from bridge.schemas.evolution import (
@@ -22,13 +23,34 @@ from bridge.schemas.evolution import (
 )
 from bridge.schemas.typebot import parse_typebot_handoff
 from bridge.state.records import InboundEvent
-from bridge.web.bodies import read_raw_json
+from bridge.web.bodies import decode_json, read_raw_json, require_json_content_type
 from bridge.web.errors import ApiError
 from bridge.web.webhook_auth import check_chatwoot, check_evolution, check_static_secret
 
 log = logging.getLogger(__name__)
 
 Handler = Callable[[web.Request], Awaitable[web.Response]]
+
+
+# Callers give up after ~30 s (Evolution) or less; a storage that cannot take the event in this
+# time answers 503 well before, so the caller retries instead of guessing.
+STORE_DEADLINE_S = 10.0
+
+
+def _bounded(handler: Handler) -> Handler:
+    """The body is read first (a slow sender's time is not the storage's), then a deadline."""
+
+    async def bounded(request: web.Request) -> web.Response:
+        await request.read()
+        try:
+            async with asyncio.timeout(STORE_DEADLINE_S):
+                return await handler(request)
+        except TimeoutError:
+            raise StorageUnavailable(
+                f"storing the webhook took longer than {STORE_DEADLINE_S:g} s"
+            ) from None
+
+    return bounded
 
 
 def _counted(source: str, handler: Handler) -> Handler:
@@ -80,7 +102,8 @@ async def handle_evolution_webhook(request: web.Request) -> web.Response:
 
 async def handle_chatwoot_webhook(request: web.Request) -> web.Response:
     settings = request.app[SETTINGS]
-    raw_body, document = await read_raw_json(request)
+    # The signature covers the raw bytes: check it before looking at what they say.
+    raw_body = await request.read()
     check_chatwoot(
         request,
         raw_body,
@@ -88,6 +111,8 @@ async def handle_chatwoot_webhook(request: web.Request) -> web.Response:
         settings.chatwoot_webhook_token,
         request.app[CLOCK].now_ms() / 1000,
     )
+    require_json_content_type(request)
+    document = decode_json(raw_body)
     parsed = parse_chatwoot_webhook(document)
     repository = request.app[REPOSITORY]
     now_ms = request.app[CLOCK].now_ms()
@@ -129,8 +154,12 @@ async def handle_typebot_webhook(request: web.Request) -> web.Response:
 
 
 def add_webhook_routes(app: web.Application) -> None:
-    evolution = _counted(ingest.EVOLUTION, handle_evolution_webhook)
+    evolution = _counted(ingest.EVOLUTION, _bounded(handle_evolution_webhook))
     app.router.add_post("/webhooks/evolution", evolution)
     app.router.add_post("/webhooks/evolution/{event}", evolution)
-    app.router.add_post("/webhooks/chatwoot", _counted(ingest.CHATWOOT, handle_chatwoot_webhook))
-    app.router.add_post("/webhooks/typebot", _counted(ingest.TYPEBOT, handle_typebot_webhook))
+    app.router.add_post(
+        "/webhooks/chatwoot", _counted(ingest.CHATWOOT, _bounded(handle_chatwoot_webhook))
+    )
+    app.router.add_post(
+        "/webhooks/typebot", _counted(ingest.TYPEBOT, _bounded(handle_typebot_webhook))
+    )

@@ -80,7 +80,7 @@ async def test_memory_stays_flat_over_100k_contacts(tmp_path: Path) -> None:
     assert final < 512 * 1024, final
 
 
-@pytest.mark.slow
+@pytest.mark.soak
 async def test_memory_flat_from_10k_to_100k_contacts(tmp_path: Path) -> None:
     # The same run traced from contact 10,000 on: growth from 20,000 to 100,000 stays < 2 MB.
     checkpoint, final = await _fire_all(tmp_path, traced_from=WARMUP)

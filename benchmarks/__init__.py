@@ -1,0 +1,1 @@
+"""Benchmarks of the bridge as a real process: ingest, latency, conversations, memory."""

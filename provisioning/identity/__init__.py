@@ -1,0 +1,1 @@
+"""Staff identity: set-password links, login sessions, the staff portal and Chatwoot SSO."""

@@ -1,0 +1,1 @@
+"""Browser tests of the staff portal in headless Chromium (Debian package, via Playwright)."""

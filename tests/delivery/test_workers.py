@@ -1,0 +1,166 @@
+"""The outbox worker's and inbox processor's rules, driven directly on a repository."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+
+from bridge.delivery.backoff import BackoffPolicy
+from bridge.delivery.inbox import InboxProcessor
+from bridge.delivery.outbox import Delivered, OutboxRoute, OutboxWorker
+from bridge.errors import PermanentDeliveryError, RetryableDeliveryError
+from bridge.ids import InstanceName, WaJid
+from bridge.state.records import InboundEvent, InboundStatus, OutboxItem, OutboxStatus
+from bridge.state.repository import SqlRepository
+from tests.fakes import FakeClock
+
+
+async def new_contact(repo: SqlRepository, n: int = 1) -> int:
+    contact = await repo.resolve_contact(
+        InstanceName("inst-demo"), WaJid(f"2785{n:07d}@s.whatsapp.net"), None
+    )
+    return contact.id
+
+
+async def queue(repo: SqlRepository, kind: str, key: str, contact_id: int | None) -> int:
+    item = OutboxItem(kind, key, {"key": key}, contact_id)
+    assert await repo.enqueue(item)
+    return item.id
+
+
+async def status_of(repo: SqlRepository, item_id: int) -> OutboxItem:
+    item = await repo.get_outbox_item(item_id)
+    assert item is not None
+    return item
+
+
+async def test_not_resend_safe_route_is_resent_only_when_never_sent(
+    repo: SqlRepository, clock: FakeClock
+) -> None:
+    errors = {
+        "sent-maybe": RetryableDeliveryError("HTTP 503", status=503),
+        "never-left": RetryableDeliveryError("connection refused", never_sent=True),
+    }
+
+    async def handler(item: OutboxItem) -> Delivered:
+        raise errors[item.dedupe_key]
+
+    worker = OutboxWorker(repo, {"tb": OutboxRoute(handler, resend_safe=False)}, clock)
+    maybe = await queue(repo, "tb", "sent-maybe", None)
+    never = await queue(repo, "tb", "never-left", None)
+    assert await worker.run_once() == 2
+    dead = await status_of(repo, maybe)
+    assert dead.status is OutboxStatus.DEAD
+    assert "not resent" in (dead.last_error or "")
+    again = await status_of(repo, never)
+    assert again.status is OutboxStatus.PENDING
+    assert again.available_at_ms >= clock.now_ms()
+
+
+async def test_feedback_events_are_stored_with_the_settlement(
+    repo: SqlRepository, clock: FakeClock
+) -> None:
+    async def handler(item: OutboxItem) -> Delivered:
+        if item.dedupe_key == "bad":
+            raise PermanentDeliveryError("HTTP 422", status=422)
+        return Delivered({"cw_message_id": 42})
+
+    poked: list[int | None] = []
+    worker = OutboxWorker(
+        repo, {"cw.send": OutboxRoute(handler, feedback=True)}, clock, on_feedback=poked.append
+    )
+    contact_id = await new_contact(repo)
+    good = await queue(repo, "cw.send", "good", contact_id)
+    other_contact_id = await new_contact(repo, 2)
+    bad = await queue(repo, "cw.send", "bad", other_contact_id)
+    assert await worker.drain() == 2
+
+    done = await repo.next_inbound(contact_id)
+    assert done is not None
+    assert done.kind == "cw.send.done"
+    assert done.source == "outbox"
+    assert done.payload["result"] == {"cw_message_id": 42}
+    assert done.payload["request"] == {"key": "good"}
+    assert (await status_of(repo, good)).status is OutboxStatus.DELIVERED
+    failed_rows = await repo.database.fetch(
+        "SELECT kind, payload FROM inbound_event WHERE kind = 'cw.send.failed'"
+    )
+    assert len(failed_rows) == 1
+    assert "422" in failed_rows[0]["payload"]
+    assert (await status_of(repo, bad)).status is OutboxStatus.DEAD
+    assert sorted(poked, key=str) == sorted([contact_id, other_contact_id], key=str)
+    # Settling again (a late duplicate) adds no second feedback event.
+    assert await repo.mark_delivered(good) is False
+    assert await repo.database.fetchval("SELECT COUNT(*) FROM inbound_event") == 2
+
+
+async def test_exhausted_timeouts_and_unknown_kinds_end_as_dead_letters(
+    repo: SqlRepository, clock: FakeClock
+) -> None:
+    async def slow(item: OutboxItem) -> Delivered:
+        await asyncio.Event().wait()  # never answers
+        return Delivered()
+
+    routes = {"slow": OutboxRoute(slow, timeout_s=0.01)}
+    worker = OutboxWorker(repo, routes, clock, policy=BackoffPolicy(max_attempts=2))
+    slow_id = await queue(repo, "slow", "slow-1", None)
+    orphan_id = await queue(repo, "gone", "orphan-1", None)
+    assert await worker.run_once() == 2
+    first = await status_of(repo, slow_id)
+    assert first.status is OutboxStatus.PENDING
+    assert first.last_error == "timed out"
+    assert "no delivery handler" in ((await status_of(repo, orphan_id)).last_error or "")
+    clock.ms = first.available_at_ms
+    assert await worker.run_once() == 1
+    gave_up = await status_of(repo, slow_id)
+    assert gave_up.status is OutboxStatus.DEAD
+    assert "gave up after 2 attempts" in (gave_up.last_error or "")
+    letters = await repo.list_dead_letters()
+    assert {letter.dedupe_key for letter in letters} == {"slow-1", "orphan-1"}
+
+
+def test_backoff_is_capped_full_jitter_and_honours_retry_after() -> None:
+    policy = BackoffPolicy(base_ms=1_000, cap_ms=60_000, max_attempts=5)
+    rng = random.Random(7)
+    for attempt in range(1, 12):
+        ceiling = min(60_000, 1_000 * 2 ** (attempt - 1))
+        delays = [policy.next_delay_ms(attempt, rng=rng) for _ in range(200)]
+        assert all(0 <= d <= ceiling for d in delays), attempt
+        assert max(delays) > ceiling // 2  # jitter spreads over the whole range
+    assert all(policy.next_delay_ms(1, 30, rng) >= 30_000 for _ in range(50))
+    assert policy.next_delay_ms(1, 3_600, rng) == 60_000  # Retry-After never beyond the cap
+    assert not policy.exhausted(4)
+    assert policy.exhausted(5)
+
+
+async def test_inbox_failing_event_is_retried_then_dead_without_blocking_its_contact(
+    repo: SqlRepository,
+) -> None:
+    contact_id = await new_contact(repo)
+    handled: list[str] = []
+    failures = {"poison": 99, "flaky": 1}
+
+    async def dispatch(event: InboundEvent) -> None:
+        if failures.get(event.external_id, 0) > 0:
+            failures[event.external_id] -= 1
+            raise RuntimeError(f"flow failed on {event.external_id}")
+        handled.append(event.external_id)
+
+    for external_id in ("flaky", "poison", "after"):
+        await repo.record_inbound(InboundEvent("evolution", external_id, "k", {}, contact_id))
+    inbox = InboxProcessor(repo, dispatch, max_attempts=3)
+
+    assert await inbox.process_next(contact_id) is False  # flaky fails once
+    assert await inbox.process_next(contact_id) is True  # the sweeper's retry: flaky ok
+    for _ in range(3):
+        assert await inbox.process_next(contact_id) is False  # poison, until it is dead
+    assert await inbox.process_next(contact_id) is True  # the contact moves on
+    assert await inbox.process_next(contact_id) is False
+    assert handled == ["flaky", "after"]
+    poison = await repo.find_inbound("evolution", "poison")
+    assert poison is not None
+    assert poison.status is InboundStatus.DEAD
+    assert poison.attempts == 3
+    assert "flow failed on poison" in (poison.error or "")
+    dead = await repo.list_dead_inbound(10)
+    assert [event.external_id for event in dead] == ["poison"]

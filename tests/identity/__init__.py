@@ -1,0 +1,1 @@
+"""Tests of staff identity: onboarding, login, sessions, portal and Chatwoot SSO."""

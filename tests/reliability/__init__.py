@@ -1,0 +1,1 @@
+"""Reliability suite: crashes, outages, duplicates and races against a subprocess bridge."""

@@ -1,0 +1,1 @@
+"""Security suite: hostile input and the authentication matrix against a subprocess bridge."""
