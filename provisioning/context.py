@@ -12,7 +12,8 @@ from bridge.clients.mailcow import MailcowClient
 from bridge.clock import Clock
 from bridge.departments import Departments
 from bridge.errors import PermanentDeliveryError
-from bridge.keys import CLOCK, DEPARTMENTS, REPOSITORY, SETTINGS, UPSTREAMS
+from bridge.keys import CLOCK, DEPARTMENTS, METRICS, REPOSITORY, SETTINGS, UPSTREAMS
+from bridge.metrics import Metrics
 from bridge.settings import Settings
 from bridge.state.database import Database
 from bridge.state.repository import Repository
@@ -32,6 +33,7 @@ class ProvisioningDeps:
     clock: Clock
     upstreams: Upstreams
     mailer: InviteMailer
+    metrics: Metrics | None = None
 
     @property
     def db(self) -> Database:
@@ -84,4 +86,5 @@ def deps_from_app(app: web.Application) -> ProvisioningDeps:
         clock=app[CLOCK],
         upstreams=app[UPSTREAMS],
         mailer=InviteMailer(smtp_config(settings)),
+        metrics=app[METRICS],
     )

@@ -86,7 +86,13 @@ def _short(exc: BaseException) -> str:
     return str(exc)[:_MAX_ERROR_CHARS] or type(exc).__name__
 
 
+def _count(deps: ProvisioningDeps, step: str, result: str) -> None:
+    if deps.metrics is not None:
+        deps.metrics.provisioning_steps.labels(step, result).inc()
+
+
 async def _fail(deps: ProvisioningDeps, employee: Employee, step: str, reason: str) -> None:
+    _count(deps, step, "failed")
     db, now = deps.db, deps.now_ms()
     async with db.transaction():
         await set_step(db, employee.username, step, "failed", reason, now)
@@ -124,6 +130,7 @@ async def run_provisioning(
                 await set_step(
                     db, username, name, "pending", f"will retry: {_short(exc)}", deps.now_ms()
                 )
+                _count(deps, name, "retry")
                 raise
             except PermanentDeliveryError as exc:
                 await _fail(deps, employee, name, _short(exc))
@@ -136,6 +143,7 @@ async def run_provisioning(
                 await record_audit(
                     db, SYSTEM_ACTOR, f"provisioning.{name}", username, "done", detail, now
                 )
+            _count(deps, name, "done")
         async with db.transaction():
             employee = await get_employee(db, username)
             if employee is not None and employee.status == "pending":

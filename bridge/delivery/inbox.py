@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable
 
 from bridge.clock import Clock, SystemClock
 from bridge.metrics import Metrics
+from bridge.state.priority import background_storage
 from bridge.state.records import InboundEvent
 from bridge.state.repository import Repository
 
@@ -111,6 +112,7 @@ class InboxProcessor:
     # -- one lane -------------------------------------------------------------------------
 
     async def _run_lane(self, contact_id: int | None) -> None:
+        background_storage()  # a lane poked from a webhook must not inherit its urgency
         try:
             async with self._slots:
                 while not self._stopping:

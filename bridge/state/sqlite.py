@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import re
 import sqlite3
@@ -17,6 +16,7 @@ import aiosqlite
 from bridge.errors import StorageUnavailable
 from bridge.state.database import Database, LockKey, Row, lock_name
 from bridge.state.locks import KeyedLocks
+from bridge.state.priority import PriorityLock
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +56,7 @@ class SqliteDatabase(Database):
         self.path = path
         self.locks = KeyedLocks()
         self._conn: aiosqlite.Connection | None = None
-        self._conn_lock = asyncio.Lock()
+        self._conn_lock = PriorityLock()
         self._in_txn: ContextVar[bool] = ContextVar(f"bridge_sqlite_txn_{id(self)}", default=False)
 
     async def start(self) -> None:

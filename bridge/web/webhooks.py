@@ -22,6 +22,7 @@ from bridge.schemas.evolution import (
     parse_evolution_webhook,
 )
 from bridge.schemas.typebot import parse_typebot_handoff
+from bridge.state.priority import urgent_storage
 from bridge.state.records import InboundEvent
 from bridge.web.bodies import decode_json, read_raw_json, require_json_content_type
 from bridge.web.errors import ApiError
@@ -44,7 +45,8 @@ def _bounded(handler: Handler) -> Handler:
         await request.read()
         try:
             async with asyncio.timeout(STORE_DEADLINE_S):
-                return await handler(request)
+                with urgent_storage():
+                    return await handler(request)
         except TimeoutError:
             raise StorageUnavailable(
                 f"storing the webhook took longer than {STORE_DEADLINE_S:g} s"

@@ -34,4 +34,4 @@ def test_quick_benchmark_completes_with_every_message_delivered_once_in_order(
     assert sqlite["latency"]["e2e_latency_ms"]["n"] == sqlite["latency"]["accepted"] > 0
     assert sqlite["ingest"]["ok"] == sqlite["ingest"]["requests"] > 0
     assert sqlite["memory"]["all_stored"] is True
-    assert "limit:" in completed.stdout
+    assert "limit (bare aiohttp + SQLite)" in completed.stdout

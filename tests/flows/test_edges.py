@@ -7,6 +7,8 @@ import base64
 import copy
 from typing import Any
 
+import pytest
+
 from tests.contracts_dir import load_contract
 from tests.flows.harness import World, eventually
 from tests.flows.test_story import JID, PHONE, _hand_off_to_dtv
@@ -148,8 +150,9 @@ async def test_phone_typed_message_pauses_the_bot(world: World) -> None:
     assert await world.conversation_of(PHONE) is None
 
 
-async def test_many_contacts_in_parallel_never_cross(world: World) -> None:
-    phones = [f"2783{i:07d}" for i in range(100)]
+@pytest.mark.parametrize("count", [100, pytest.param(500, marks=pytest.mark.soak)])
+async def test_many_contacts_in_parallel_never_cross(world: World, count: int) -> None:
+    phones = [f"2783{i:07d}" for i in range(count)]
 
     async def story(phone: str) -> None:
         await world.phone_says(phone, "Hi", push_name=f"Customer {phone}")
@@ -163,7 +166,7 @@ async def test_many_contacts_in_parallel_never_cross(world: World) -> None:
         done = [c for c in conversations if len(c["messages"]) >= 5]
         return conversations if len(done) == len(phones) else None
 
-    conversations = await eventually(all_handed_off, timeout_s=90, what="100 handoffs")
+    conversations = await eventually(all_handed_off, timeout_s=count, what=f"{count} handoffs")
     assert len(conversations) == len(phones)
     for conversation in conversations:
         source = conversation["contact_inbox"]["source_id"]
@@ -174,3 +177,28 @@ async def test_many_contacts_in_parallel_never_cross(world: World) -> None:
             m["sender"]["identifier"] for m in conversation["messages"] if m["message_type"] == 0
         }
         assert senders == {source}
+
+
+async def test_failed_send_marks_the_agent_message_failed(world: World) -> None:
+    conversation = await _hand_off_to_dtv(world)
+    # The customer's number stops being on WhatsApp: Evolution answers 400 (permanent).
+    configured = await world.http.post(
+        f"{world.evolution}/_sim/evolution/config", json={"not_on_whatsapp": [PHONE]}
+    )
+    assert configured.status_code == 200
+    reply = await world.agent_replies(conversation["id"], "Are you still there?")
+
+    async def marked_failed() -> dict[str, Any] | None:
+        current = await world.conversation_of(PHONE)
+        for message in (current or {}).get("messages", []):
+            if message["id"] == reply["id"] and message.get("status") == "failed":
+                return dict(message)
+        return None
+
+    failed = await eventually(marked_failed, what="agent message marked failed")
+    assert "400" in failed["content_attributes"].get("external_error", "")
+    letters = await world.http.get(
+        f"{world.stack.bridge_url}/api/dead-letters",
+        headers={"Authorization": f"Bearer {world.admin_token}"},
+    )
+    assert [d["kind"] for d in letters.json()["dead_letters"]] == ["evolution.send_text"]

@@ -39,3 +39,21 @@ async def test_rejected_webhooks_are_counted(world: World) -> None:
     assert response.status_code == 401
     text = (await world.http.get(f"{world.stack.bridge_url}/metrics")).text
     assert _value(text, 'bridge_webhooks_total{outcome="rejected",source="evolution"}') == 1
+
+
+async def test_provisioning_steps_are_counted(world: World) -> None:
+    response = await world.http.post(
+        f"{world.stack.bridge_url}/api/employees",
+        json={
+            "first_name": "Kay",
+            "last_name": "Ntulo",
+            "personal_email": "kay@example.org",
+            "department": "DTV",
+            "role": "agent",
+        },
+        headers={"Authorization": f"Bearer {world.admin_token}"},
+    )
+    assert response.status_code == 201, response.text
+    text = (await world.http.get(f"{world.stack.bridge_url}/metrics")).text
+    for step in ("mailbox", "chatwoot_user", "team", "inboxes", "invite"):
+        assert _value(text, f'bridge_provisioning_steps_total{{result="done",step="{step}"}}') == 1

@@ -1,0 +1,64 @@
+"""The connection lock serves urgent waiters (webhooks) before background work, FIFO within each."""
+
+from __future__ import annotations
+
+import asyncio
+
+from bridge.state.priority import PriorityLock, background_storage, urgent_storage
+
+
+async def test_urgent_waiters_go_first_and_order_holds_within_each_class() -> None:
+    lock = PriorityLock()
+    order: list[str] = []
+    await lock.acquire()
+
+    async def waiter(name: str, urgent: bool) -> None:
+        if urgent:
+            with urgent_storage():
+                async with lock:
+                    order.append(name)
+        else:
+            async with lock:
+                order.append(name)
+
+    tasks = [
+        asyncio.create_task(waiter("bg1", False)),
+        asyncio.create_task(waiter("bg2", False)),
+        asyncio.create_task(waiter("hook1", True)),
+        asyncio.create_task(waiter("hook2", True)),
+    ]
+    await asyncio.sleep(0)
+    lock.release()
+    await asyncio.gather(*tasks)
+    assert order == ["hook1", "hook2", "bg1", "bg2"]
+    assert not lock.locked()
+
+
+async def test_cancelled_waiter_does_not_leak_the_lock() -> None:
+    lock = PriorityLock()
+    await lock.acquire()
+    cancelled = asyncio.create_task(lock.acquire())
+    await asyncio.sleep(0)
+    cancelled.cancel()
+    await asyncio.gather(cancelled, return_exceptions=True)
+    lock.release()
+    assert not lock.locked()
+    async with lock:
+        assert lock.locked()
+
+
+async def test_tasks_started_from_urgent_code_can_drop_the_urgency() -> None:
+    seen: list[bool] = []
+
+    async def child() -> None:
+        background_storage()
+        from bridge.state import priority
+
+        seen.append(priority._urgent.get())
+
+    with urgent_storage():
+        await asyncio.create_task(child())
+        from bridge.state import priority
+
+        seen.append(priority._urgent.get())
+    assert seen == [False, True]
