@@ -27,6 +27,7 @@ BRIDGE_WEBHOOK_EVENTS = (
 )
 
 _SEND = TypeAdapter(EvoSendResult)
+_HISTORY = TypeAdapter(list[EvoSendResult])
 _MEDIA = TypeAdapter(EvoMediaBase64)
 _READ = TypeAdapter(EvoReadResult)
 # Baileys errors are wrapped as HTTP 400 by sendMessageWithTyping; these are transient.
@@ -160,6 +161,20 @@ class EvolutionClient:
         body = {"readMessages": [key.as_json() for key in keys]}
         response = await self._post(self._path("chat/markMessageAsRead", instance), body)
         return self._http.parse(response, _READ)
+
+    async def find_messages(
+        self, instance: str, remote_jid: str, *, limit: int = 20
+    ) -> list[EvoSendResult]:
+        """The chat's latest messages, newest first (`POST /chat/findMessages`; needs
+        DATABASE_SAVE_DATA_NEW_MESSAGE=true on the Evolution side)."""
+        body = {"where": {"key": {"remoteJid": remote_jid}}, "page": 1, "offset": limit}
+        response = await self._post(self._path("chat/findMessages", instance), body)
+        payload = self._http.json_body(response)
+        messages = payload.get("messages") if isinstance(payload, dict) else None
+        records = messages.get("records") if isinstance(messages, dict) else payload
+        return self._http.parse(
+            response, _HISTORY, raw=records if isinstance(records, list) else []
+        )
 
     async def get_base64_from_media_message(
         self, instance: str, wa_message_id: str, *, convert_to_mp4: bool = False
