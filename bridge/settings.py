@@ -136,6 +136,7 @@ class Settings(SetupSettings):
     # Conversation behaviour (not in DESIGN.md §4; defaults are what an operator expects).
     bridge_bot_session_timeout_min: int = Field(30, ge=1)
     bridge_ignore_groups: bool = True
+    bridge_choice_buttons: bool = False
     provisioning_username_template: str = "{first}.{last}"
     provisioning_mailbox_quota_mb: int = Field(3072, ge=1)
 

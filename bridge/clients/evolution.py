@@ -162,6 +162,14 @@ class EvolutionClient:
         response = await self._post(self._path("chat/markMessageAsRead", instance), body)
         return self._http.parse(response, _READ)
 
+    async def send_interactive(
+        self, instance: str, route: Literal["sendButtons", "sendList"], body: Mapping[str, Any]
+    ) -> EvoSendResult:
+        """`POST /message/sendButtons|sendList/{instance}` with a body built by
+        `bridge.render.choices` (delivery of these to phones is unreliable: off by default)."""
+        response = await self._post(self._path(f"message/{route}", instance), body)
+        return self._http.parse(response, _SEND)
+
     async def find_messages(
         self, instance: str, remote_jid: str, *, limit: int = 20
     ) -> list[EvoSendResult]:

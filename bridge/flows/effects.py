@@ -15,6 +15,7 @@ from bridge.state.records import Contact
 SEND_TEXT = "evolution.send_text"
 SEND_MEDIA = "evolution.send_media"
 SEND_AUDIO = "evolution.send_audio"
+SEND_CHOICES = "evolution.send_choices"
 START_CHAT = "typebot.start_chat"
 CONTINUE_CHAT = "typebot.continue_chat"
 ENSURE_CONVERSATION = "chatwoot.ensure_conversation"

@@ -41,6 +41,7 @@ EVENT_HANDLERS: dict[str, FlowHandler] = {
     effects.SEND_TEXT + DONE: handle_whatsapp_sent,
     effects.SEND_MEDIA + DONE: handle_whatsapp_sent,
     effects.SEND_AUDIO + DONE: handle_whatsapp_sent,
+    effects.SEND_CHOICES + DONE: handle_whatsapp_sent,
     effects.SEND_TEXT + FAILED: handle_whatsapp_send_failed,
     effects.SEND_MEDIA + FAILED: handle_whatsapp_send_failed,
     effects.SEND_AUDIO + FAILED: handle_whatsapp_send_failed,

@@ -150,7 +150,8 @@ async def handle_typebot_reply(ctx: FlowContext, event: InboundEvent) -> None:
     session.pending_choices = [{"id": c.id, "content": c.content} for c in choices or []] or None
     bubbles = [b for b in (bubble_from_message(m) for m in raw.get("messages", [])) if b]
     if contact.state != ContactState.AGENT_HANDLED:
-        for index, outgoing in enumerate(render_typebot_reply(bubbles, choices)):
+        buttons = ctx.settings.bridge_choice_buttons
+        for index, outgoing in enumerate(render_typebot_reply(bubbles, choices, buttons=buttons)):
             await _send_bot_message(ctx, contact, outgoing, f"tb:{event.id}:{index}")
     if ended:
         session.tb_session_id = None
@@ -273,8 +274,20 @@ async def _send_bot_message(ctx: FlowContext, contact: Contact, outgoing: object
         )
         await _append_bot_line(ctx, contact, outgoing.url, kind=outgoing.kind)
     elif isinstance(outgoing, WhatsAppChoicePrompt):
+        await ctx.enqueue(
+            effects.SEND_CHOICES,
+            f"{effects.SEND_CHOICES}:{key}",
+            {
+                "instance": contact.instance,
+                "number": contact.wa_jid,
+                "style": outgoing.style,
+                "prompt": outgoing.prompt,
+                "items": [{"id": i.id, "content": i.content} for i in outgoing.items],
+            },
+            contact.id,
+        )
+        # The transcript shows the menu as text, the way an agent reads it best.
         menu = render_choice_menu([outgoing.prompt] if outgoing.prompt else [], outgoing.items)
-        await effects.send_whatsapp_text(ctx, contact, menu, key)
         await _append_bot_line(ctx, contact, menu)
 
 

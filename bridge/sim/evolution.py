@@ -12,6 +12,7 @@ from bridge.sim import evolution_payloads as p
 from bridge.sim.evolution_history import find_messages
 from bridge.sim.evolution_http import evo_error, instance_route, missing_props
 from bridge.sim.evolution_integrations import add_integration_routes
+from bridge.sim.evolution_interactive import send_buttons, send_list
 from bridge.sim.evolution_phone import add_phone_routes
 from bridge.sim.evolution_state import (
     STATE_KEY,
@@ -189,6 +190,8 @@ def create_evolution_app(
     r.add_post("/chat/markMessageAsRead/{instance}", instance_route(mark_read))
     r.add_post("/chat/getBase64FromMediaMessage/{instance}", instance_route(get_base64))
     r.add_post("/chat/findMessages/{instance}", instance_route(find_messages))
+    r.add_post("/message/sendButtons/{instance}", instance_route(send_buttons))
+    r.add_post("/message/sendList/{instance}", instance_route(send_list))
     r.add_post("/webhook/set/{instance}", instance_route(cfg.set_webhook))
     r.add_get("/webhook/find/{instance}", instance_route(cfg.find_webhook, needs_body=False))
     r.add_post("/settings/set/{instance}", instance_route(cfg.set_settings))

@@ -16,6 +16,7 @@ from bridge.delivery.outbox import Delivered, OutboxRoute
 from bridge.errors import DeliveryError
 from bridge.flows import effects
 from bridge.keys import UPSTREAMS
+from bridge.render.choices import ChoiceItem, build_buttons_payload, build_list_payload
 from bridge.schemas.evolution_api import EvoSendResult
 from bridge.state.records import OutboxItem
 from bridge.whatsapp_text import extract_text
@@ -78,7 +79,23 @@ def evolution_routes(app: web.Application) -> dict[str, OutboxRoute]:
         )
         return Delivered({"wa_message_id": sent.key.id})
 
+    async def send_choices(item: OutboxItem) -> Delivered:
+        """The optional buttons/list menu (BRIDGE_CHOICE_BUTTONS); numbered text is the default."""
+        p = item.payload
+        items = [ChoiceItem(i["id"], i["content"]) for i in p["items"]]
+        title = p.get("prompt") or "Please choose"
+        if p["style"] == "buttons":
+            body = build_buttons_payload(items, number=p["number"], title=title)
+            sent = await app[UPSTREAMS].evolution.send_interactive(
+                p["instance"], "sendButtons", body
+            )
+        else:
+            body = build_list_payload(items, number=p["number"], title=title)
+            sent = await app[UPSTREAMS].evolution.send_interactive(p["instance"], "sendList", body)
+        return Delivered({"wa_message_id": sent.key.id})
+
     return {
+        effects.SEND_CHOICES: OutboxRoute(send_choices, feedback=True, timeout_s=SEND_TIMEOUT_S),
         effects.SEND_TEXT: OutboxRoute(send_text, feedback=True, timeout_s=SEND_TIMEOUT_S),
         effects.SEND_MEDIA: OutboxRoute(send_media, feedback=True, timeout_s=SEND_TIMEOUT_S),
         effects.SEND_AUDIO: OutboxRoute(send_audio, feedback=True, timeout_s=SEND_TIMEOUT_S),
