@@ -75,6 +75,62 @@ def _upstream_values(sims: SimStack, bridge_url: str, departments_file: Path) ->
     }
 
 
+async def configured_settings(
+    sims: SimStack,
+    workdir: Path,
+    *,
+    port: int,
+    database_url: str | None = None,
+    log_format: str = "console",
+    **overrides: Any,
+) -> Settings:
+    """Run `bridge setup` against the simulators and return the bridge's settings for them."""
+    bridge_url = f"http://127.0.0.1:{port}"
+    departments_file = workdir / "departments.toml"
+    departments_file.write_text(DEMO_DEPARTMENTS, encoding="utf-8")
+    upstream = _upstream_values(sims, bridge_url, departments_file)
+    setup_settings = SetupCommandSettings(_env_file=None, **upstream)
+    clients = SetupClients.from_settings(setup_settings, None)
+    try:
+        result = await run_setup(
+            Targets.from_settings(setup_settings),
+            load_departments(departments_file),
+            clients,
+            departments_file,
+            dry_run=False,
+        )
+    finally:
+        await clients.aclose()
+    webhook_secrets = ",".join(
+        s.secret.get_secret_value() for s in result.secrets if s.secret is not None
+    )
+    values: dict[str, Any] = {
+        **upstream,
+        "bridge_host": "127.0.0.1",
+        "bridge_port": port,
+        "bridge_database_url": database_url or f"sqlite:///{workdir / 'bridge.db'}",
+        "bridge_admin_token": secrets.token_urlsafe(24),
+        "bridge_log_format": log_format,
+        "typebot_url": sims.urls["typebot"],
+        "typebot_public_id": sims.credentials.typebot_public_id,
+        "typebot_webhook_secret": secrets.token_urlsafe(24),
+        "chatwoot_webhook_secrets": webhook_secrets,
+        "smtp_host": "127.0.0.1",
+        "smtp_port": int(sims.urls["smtp"].rsplit(":", 1)[1]),
+        "smtp_tls": "none",
+        "smtp_from": "hub@mmallelectronics.co.za",
+        "hub_sso_secret": secrets.token_urlsafe(32),
+        **overrides,
+    }
+    settings = Settings(_env_file=None, **values)
+    sims.configure(
+        bridge_url=bridge_url,
+        evolution_webhook_secret=settings.evolution_webhook_secret.get_secret_value(),
+        typebot_webhook_secret=settings.typebot_webhook_secret.get_secret_value(),
+    )
+    return settings
+
+
 async def start_stack(
     workdir: Path, *, database_url: str | None = None, **overrides: Any
 ) -> LiveStack:
@@ -82,57 +138,17 @@ async def start_stack(
     sims = await start_simulators()
     try:
         port = free_port()
-        bridge_url = f"http://127.0.0.1:{port}"
-        departments_file = workdir / "departments.toml"
-        departments_file.write_text(DEMO_DEPARTMENTS, encoding="utf-8")
-        upstream = _upstream_values(sims, bridge_url, departments_file)
-        setup_settings = SetupCommandSettings(_env_file=None, **upstream)
-        clients = SetupClients.from_settings(setup_settings, None)
-        try:
-            result = await run_setup(
-                Targets.from_settings(setup_settings),
-                load_departments(departments_file),
-                clients,
-                departments_file,
-                dry_run=False,
-            )
-        finally:
-            await clients.aclose()
-        webhook_secrets = ",".join(
-            s.secret.get_secret_value() for s in result.secrets if s.secret is not None
+        settings = await configured_settings(
+            sims, workdir, port=port, database_url=database_url, **overrides
         )
-        smtp_port = int(sims.urls["smtp"].rsplit(":", 1)[1])
-        values: dict[str, Any] = {
-            **upstream,
-            "bridge_host": "127.0.0.1",
-            "bridge_port": port,
-            "bridge_database_url": database_url or f"sqlite:///{workdir / 'bridge.db'}",
-            "bridge_admin_token": secrets.token_urlsafe(24),
-            "bridge_log_format": "console",
-            "typebot_url": sims.urls["typebot"],
-            "typebot_public_id": sims.credentials.typebot_public_id,
-            "typebot_webhook_secret": secrets.token_urlsafe(24),
-            "chatwoot_webhook_secrets": webhook_secrets,
-            "smtp_host": "127.0.0.1",
-            "smtp_port": smtp_port,
-            "smtp_tls": "none",
-            "smtp_from": "hub@mmallelectronics.co.za",
-            "hub_sso_secret": secrets.token_urlsafe(32),
-            **overrides,
-        }
-        settings = Settings(_env_file=None, **values)
-        departments = load_departments(departments_file)
+        departments = load_departments(settings.bridge_departments_file)
         departments.require_inbox_ids()
         app = create_app(settings, departments=departments)
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
         await web.TCPSite(runner, "127.0.0.1", port).start()
-        sims.configure(
-            bridge_url=bridge_url,
-            evolution_webhook_secret=settings.evolution_webhook_secret.get_secret_value(),
-            typebot_webhook_secret=settings.typebot_webhook_secret.get_secret_value(),
-        )
     except BaseException:
         await sims.aclose()
         raise
-    return LiveStack(sims, settings, app, runner, bridge_url, departments_file)
+    bridge_url = f"http://127.0.0.1:{port}"
+    return LiveStack(sims, settings, app, runner, bridge_url, settings.bridge_departments_file)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import secrets
 import signal
 import socket
 import sys
@@ -22,11 +21,8 @@ import httpx
 from aiohttp import web
 from pydantic import SecretStr
 
-from bridge.demo.stack import DEMO_DEPARTMENTS, free_port
-from bridge.departments import load_departments
+from bridge.demo.stack import configured_settings, free_port
 from bridge.settings import Settings
-from bridge.setup.context import SetupClients, SetupCommandSettings, Targets
-from bridge.setup.run import run_setup
 from bridge.sim.runner import SimStack, start_simulators
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -83,64 +79,13 @@ async def prepare_stack(
 ) -> PreparedStack:
     sims = await start_simulators()
     try:
-        port = free_port()
-        bridge_url = f"http://127.0.0.1:{port}"
-        departments_file = workdir / "departments.toml"
-        departments_file.write_text(DEMO_DEPARTMENTS, encoding="utf-8")
-        c = sims.credentials
-        upstream: dict[str, Any] = {
-            "bridge_public_url": bridge_url,
-            "bridge_departments_file": departments_file,
-            "evolution_url": sims.urls["evolution"],
-            "evolution_api_key": c.evolution_api_key,
-            "evolution_instance": c.evolution_instance,
-            "evolution_webhook_secret": secrets.token_urlsafe(24),
-            "chatwoot_url": sims.urls["chatwoot"],
-            "chatwoot_account_id": 1,
-            "chatwoot_api_token": c.chatwoot_api_token,
-            "chatwoot_platform_token": c.chatwoot_platform_token,
-            "mailcow_url": sims.urls["mailcow"],
-            "mailcow_api_key": c.mailcow_api_key,
-            "mail_domain": c.mail_domain,
-        }
-        setup_settings = SetupCommandSettings(_env_file=None, **upstream)
-        clients = SetupClients.from_settings(setup_settings, None)
-        try:
-            result = await run_setup(
-                Targets.from_settings(setup_settings),
-                load_departments(departments_file),
-                clients,
-                departments_file,
-                dry_run=False,
-            )
-        finally:
-            await clients.aclose()
-        webhook_secrets = ",".join(
-            s.secret.get_secret_value() for s in result.secrets if s.secret is not None
-        )
-        values: dict[str, Any] = {
-            **upstream,
-            "bridge_host": "127.0.0.1",
-            "bridge_port": port,
-            "bridge_database_url": database_url or f"sqlite:///{workdir / 'bridge.db'}",
-            "bridge_admin_token": secrets.token_urlsafe(24),
-            "bridge_log_format": "json",
-            "typebot_url": sims.urls["typebot"],
-            "typebot_public_id": c.typebot_public_id,
-            "typebot_webhook_secret": secrets.token_urlsafe(24),
-            "chatwoot_webhook_secrets": webhook_secrets,
-            "smtp_host": "127.0.0.1",
-            "smtp_port": int(sims.urls["smtp"].rsplit(":", 1)[1]),
-            "smtp_tls": "none",
-            "smtp_from": "hub@mmallelectronics.co.za",
-            "hub_sso_secret": secrets.token_urlsafe(32),
+        settings = await configured_settings(
+            sims,
+            workdir,
+            port=free_port(),
+            database_url=database_url,
+            log_format="json",
             **overrides,
-        }
-        settings = Settings(_env_file=None, **values)
-        sims.configure(
-            bridge_url=bridge_url,
-            evolution_webhook_secret=settings.evolution_webhook_secret.get_secret_value(),
-            typebot_webhook_secret=settings.typebot_webhook_secret.get_secret_value(),
         )
     except BaseException:
         await sims.aclose()
