@@ -34,6 +34,7 @@ from benchmarks.scenarios import (
 )
 from benchmarks.story import run_conversations
 from benchmarks.stubs import start_stubs
+from bridge.state.scratch import scratch_schema
 
 
 @dataclass(frozen=True)
@@ -84,17 +85,8 @@ def _new_secrets() -> Secrets:
 @contextlib.asynccontextmanager
 async def _postgres_schema(base: str) -> AsyncIterator[str]:
     """A fresh schema in the given database (dropped afterwards), like the test fixtures."""
-    import asyncpg
-
-    schema = f"bridge_bench_{secrets.token_hex(6)}"
-    admin = await asyncpg.connect(base)
-    try:
-        await admin.execute(f'CREATE SCHEMA "{schema}"')
-        separator = "&" if "?" in base else "?"
-        yield f"{base}{separator}search_path={schema}"
-    finally:
-        await admin.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
-        await admin.close()
+    async with scratch_schema(base, "bridge_bench") as url:
+        yield url
 
 
 @contextlib.asynccontextmanager

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import os
-import secrets
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
 from bridge.state import SqlRepository, open_repository
+from bridge.state.scratch import scratch_schema
 from tests.fakes import FakeClock, OpenRepo
 
 PG_URL_ENV = "BRIDGE_TEST_POSTGRES_URL"
@@ -35,18 +35,15 @@ async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncI
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'bridge.db'}"
         return
-    import asyncpg
+    async with scratch_schema(_postgres_url(), "bridge_test") as url:
+        yield url
 
-    base = _postgres_url()
-    schema = f"bridge_test_{secrets.token_hex(6)}"
-    admin = await asyncpg.connect(base)
-    try:
-        await admin.execute(f'CREATE SCHEMA "{schema}"')
-        separator = "&" if "?" in base else "?"
-        yield f"{base}{separator}search_path={schema}"
-    finally:
-        await admin.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
-        await admin.close()
+
+@pytest.fixture
+async def postgres_url() -> AsyncIterator[str]:
+    """A fresh PostgreSQL schema, for tests that only make sense with PostgreSQL (replicas)."""
+    async with scratch_schema(_postgres_url(), "bridge_test") as url:
+        yield url
 
 
 @pytest.fixture

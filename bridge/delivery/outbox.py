@@ -19,7 +19,7 @@ from typing import Any
 
 from bridge.clock import Clock
 from bridge.delivery.backoff import BackoffPolicy
-from bridge.errors import PermanentDeliveryError, RetryableDeliveryError
+from bridge.errors import PermanentDeliveryError, RetryableDeliveryError, StorageUnavailable
 from bridge.metrics import Metrics, target_of
 from bridge.state.records import InboundEvent, OutboxItem
 from bridge.state.repository import Repository
@@ -202,7 +202,9 @@ class OutboxWorker:
             follow_up = None
             if route.feedback:
                 follow_up = self._feedback(item, "done", {"result": delivered.result})
-            await self._repository.mark_delivered(item.id, follow_up)
+            await self._settle(
+                "delivered", lambda: self._repository.mark_delivered(item.id, follow_up)
+            )
             if follow_up is not None:
                 self._on_feedback(item.contact_id)
 
@@ -237,7 +239,8 @@ class OutboxWorker:
             reason,
             extra={"item": item.id, "contact_id": item.contact_id},
         )
-        await self._repository.reschedule(item.id, self._clock.now_ms() + delay_ms, reason)
+        due_ms = self._clock.now_ms() + delay_ms
+        await self._settle("retry", lambda: self._repository.reschedule(item.id, due_ms, reason))
         self._metrics.deliveries.labels(target_of(item.kind), "retry").inc()
         self.wake_later(delay_ms)
 
@@ -266,14 +269,34 @@ class OutboxWorker:
             extra={"item": item.id, "contact_id": item.contact_id},
         )
         self._metrics.deliveries.labels(target_of(item.kind), "dead").inc()
-        async with self._repository.transaction():
-            await self._repository.mark_dead(item.id, error)
-            if route is not None and route.feedback:
-                failed = self._feedback(item, f"failed:{item.attempts}", {"error": error})
-                failed.kind = f"{item.kind}.failed"
-                await self._repository.record_inbound(failed)
+
+        async def record() -> None:
+            async with self._repository.transaction():
+                await self._repository.mark_dead(item.id, error)
+                if route is not None and route.feedback:
+                    failed = self._feedback(item, f"failed:{item.attempts}", {"error": error})
+                    failed.kind = f"{item.kind}.failed"
+                    await self._repository.record_inbound(failed)
+
+        await self._settle("dead", record)
         if route is not None and route.feedback:
             self._on_feedback(item.contact_id)
+
+    async def _settle(self, what: str, record: Callable[[], Awaitable[object]]) -> None:
+        """Record an item's outcome, waiting out a storage outage: the call already happened,
+        so giving up here would leave the item leased and its contact blocked (or resent)."""
+        delay_s = 0.1
+        while True:
+            try:
+                await record()
+                return
+            except StorageUnavailable:
+                if self._stopping:
+                    log.warning("storage unavailable at shutdown; the lease will expire")
+                    return
+                log.warning("storage unavailable while recording %s; retrying", what)
+                await asyncio.sleep(delay_s)
+                delay_s = min(delay_s * 2, 5.0)
 
     def _feedback(self, item: OutboxItem, outcome: str, body: dict[str, Any]) -> InboundEvent:
         return InboundEvent(

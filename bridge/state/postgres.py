@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
@@ -118,7 +118,7 @@ class PostgresDatabase(Database):
                 yield
             except BaseException:
                 self._conn_var.reset(token)
-                await _quietly(txn.rollback())
+                await _quietly(txn.rollback)
                 raise
             self._conn_var.reset(token)
             async with _translated():
@@ -143,9 +143,11 @@ class PostgresDatabase(Database):
             return list(await self._get_pool().fetch(sql, *args))
 
 
-async def _quietly(awaitable: Any) -> None:
-    # Rolling back a broken connection fails too; the original error is the one worth raising.
+async def _quietly(call: Callable[[], Awaitable[Any]]) -> None:
+    # Rolling back a broken connection fails too (asyncpg raises InterfaceError as soon as
+    # `rollback()` is called, before there is anything to await); the original error is the
+    # one worth raising: a StorageUnavailable must not turn into a 500.
     try:
-        await awaitable
+        await call()
     except Exception:
         log.debug("rollback failed", exc_info=True)

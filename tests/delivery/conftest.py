@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import secrets
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,7 +13,6 @@ from aiohttp.test_utils import TestClient, TestServer
 from bridge.app import create_app
 from bridge.keys import REPOSITORY
 from bridge.state.repository import SqlRepository
-from tests.conftest import _postgres_url
 from tests.delivery.harness import ProbeSender, RecordingReceiver, install_probe
 from tests.factories import TEST_SECRETS, make_departments, make_settings
 from tests.fakes import FakeClock
@@ -92,20 +90,3 @@ def start_bridge(
         return Bridge(client, sender, clock)
 
     return start
-
-
-@pytest.fixture
-async def postgres_url() -> AsyncIterator[str]:
-    """A fresh PostgreSQL schema (for tests that only make sense with several replicas)."""
-    import asyncpg
-
-    base = _postgres_url()
-    schema = f"bridge_test_{secrets.token_hex(6)}"
-    admin = await asyncpg.connect(base)
-    try:
-        await admin.execute(f'CREATE SCHEMA "{schema}"')
-        separator = "&" if "?" in base else "?"
-        yield f"{base}{separator}search_path={schema}"
-    finally:
-        await admin.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
-        await admin.close()

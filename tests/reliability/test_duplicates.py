@@ -10,14 +10,11 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import random
 import secrets
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import httpx
 import pytest
 
@@ -175,27 +172,9 @@ async def test_typebot_callback_replayed_during_and_after_continue_chat(
     await assert_exactly_once_in_order(outside, bots)
 
 
-@pytest.fixture
-async def pg_url() -> AsyncIterator[str]:
-    base = os.environ.get("BRIDGE_TEST_POSTGRES_URL", "")
-    if not base:
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail("BRIDGE_TEST_POSTGRES_URL must be set when CI=true")
-        pytest.skip("BRIDGE_TEST_POSTGRES_URL not set")
-    schema = f"bridge_rel_{secrets.token_hex(6)}"
-    admin = await asyncpg.connect(base)
-    try:
-        await admin.execute(f'CREATE SCHEMA "{schema}"')
-        separator = "&" if "?" in base else "?"
-        yield f"{base}{separator}search_path={schema}"
-    finally:
-        await admin.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
-        await admin.close()
-
-
 @pytest.mark.postgres
-async def test_two_replicas_on_postgres_one_effect_each(pg_url: str, tmp_path: Path) -> None:
-    stack = await prepare_stack(tmp_path, database_url=pg_url)
+async def test_two_replicas_on_postgres_one_effect_each(postgres_url: str, tmp_path: Path) -> None:
+    stack = await prepare_stack(tmp_path, database_url=postgres_url)
     first = stack.process("replica-a")
     port_b = str(free_port())
     second = stack.process("replica-b", BRIDGE_PORT=port_b)
