@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bridge.departments import fold_key
+from bridge.flows.effects import is_bridge_source_id
 from bridge.ids import CwConversationId, InstanceName, WaJid
 from bridge.schemas.chatwoot import CwConversationEvent, CwMessageEvent
 from bridge.schemas.evolution import MessagesUpsertEvent
@@ -27,6 +28,7 @@ KIND_WA_MESSAGE = "evolution.messages.upsert"
 KIND_CW_MESSAGE = "chatwoot.message_created"
 KIND_CW_STATUS = "chatwoot.conversation_status_changed"
 KIND_TB_HANDOFF = "typebot.handoff"
+RELAYED_MESSAGE_TYPES = frozenset({"outgoing", "template"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +80,12 @@ async def chatwoot_message_event(
 ) -> InboundEvent | Skip:
     if parsed.event != "message_created":
         return Skip(f"{parsed.event} is not acted on")
+    # Only an agent's reply goes anywhere: incoming lines, private notes and the echoes of the
+    # bridge's own messages are acknowledged without being stored (Chatwoot echoes every one).
+    if parsed.message_type not in RELAYED_MESSAGE_TYPES or parsed.private:
+        return Skip(f"{parsed.message_type} message is not relayed")
+    if is_bridge_source_id(parsed.source_id):
+        return Skip("the bridge's own message")
     conversation_id = parsed.conversation.cw_conversation_id
     contact = await repository.find_contact_by_conversation(CwConversationId(conversation_id))
     return InboundEvent(

@@ -35,6 +35,8 @@ class Delivered:
     """What a handler reports on success; `result` is fed back to the flows when wanted."""
 
     result: dict[str, Any] = field(default_factory=dict)
+    # False when this result changes nothing for the flows (saves an inbox event per call).
+    feedback: bool = True
 
 
 OutboxHandler = Callable[[OutboxItem], Awaitable[Delivered]]
@@ -200,7 +202,7 @@ class OutboxWorker:
             self._metrics.deliveries.labels(target, "delivered").inc()
             self.failing.pop(target, None)
             follow_up = None
-            if route.feedback:
+            if route.feedback and delivered.feedback:
                 follow_up = self._feedback(item, "done", {"result": delivered.result})
             await self._settle(
                 "delivered", lambda: self._repository.mark_delivered(item.id, follow_up)

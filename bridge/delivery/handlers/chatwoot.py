@@ -79,7 +79,9 @@ def chatwoot_routes(app: web.Application) -> dict[str, OutboxRoute]:
             # An earlier attempt may have succeeded before the crash or timeout.
             for message in await chatwoot.list_messages(conversation_id):
                 if message.source_id == p["source_id"]:
-                    return Delivered({"cw_message_id": message.id})
+                    return Delivered(
+                        {"cw_message_id": message.id}, feedback=bool(p.get("wa_message_id"))
+                    )
         media = p.get("media")
         if media:
             upload, is_voice = await _fetch_media(app, media)
@@ -99,7 +101,8 @@ def chatwoot_routes(app: web.Application) -> dict[str, OutboxRoute]:
                 private=bool(p.get("private")),
                 source_id=p["source_id"],
             )
-        return Delivered({"cw_message_id": created.id})
+        # Only a relayed WhatsApp message needs its Chatwoot id back (the message link).
+        return Delivered({"cw_message_id": created.id}, feedback=bool(p.get("wa_message_id")))
 
     async def update_message_status(item: OutboxItem) -> Delivered:
         p = item.payload
