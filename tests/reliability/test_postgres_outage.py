@@ -102,8 +102,10 @@ async def test_postgres_unreachable_answers_503_then_recovers(
     plans = [ContactPlan(i, f"27860{i:05d}", AGENT) for i in range(2)]
     await bring_into_states(outside, plans)
     await _customer_lines(outside, plans, "before", 1)
-    # Cut at once, deliveries possibly in flight: a call that succeeded while the database is
-    # down keeps trying to record its outcome and does not block its contact afterwards.
+    # Cut while idle: an outbox claim whose answer is lost to the cut leaves its items leased
+    # until the lease (60 s) expires, which is longer than this test waits. (A call whose outcome
+    # cannot be recorded during the cut keeps retrying the record: OutboxWorker._settle.)
+    await wait_drained(outside, plans, timeout_s=30)
     await pg_proxy.down()
     bodies: list[dict[str, Any]] = []
     for plan in plans:
