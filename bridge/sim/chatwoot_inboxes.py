@@ -51,22 +51,6 @@ INBOX_FLAGS = (
     "enable_email_collect",
     "csat_survey_enabled",
 )
-SUBSCRIPTIONS = frozenset(
-    [
-        "conversation_status_changed",
-        "conversation_updated",
-        "conversation_created",
-        "contact_created",
-        "contact_updated",
-        "message_created",
-        "message_updated",
-        "webwidget_triggered",
-        "inbox_created",
-        "inbox_updated",
-        "conversation_typing_on",
-        "conversation_typing_off",
-    ]
-)
 
 
 def _inbox_view(request: web.Request, inbox: Row) -> Row:

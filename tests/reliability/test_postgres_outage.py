@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-import httpx
 import pytest
 
 from bridge.errors import StorageUnavailable
@@ -50,30 +49,16 @@ async def pg_proxy(database_url: str) -> AsyncIterator[TcpProxy]:
 
 
 @pytest.fixture
-async def pg_stack(
+async def stack(
     database_url: str, pg_proxy: TcpProxy, tmp_path: Path
 ) -> AsyncIterator[PreparedStack]:
+    """The conftest's stack, with the bridge reaching PostgreSQL through the proxy; the
+    conftest's `bridge` and `outside` fixtures build on it."""
     prepared = await prepare_stack(tmp_path, database_url=_via_proxy(database_url, pg_proxy))
     try:
         yield prepared
     finally:
         await prepared.sims.aclose()
-
-
-@pytest.fixture
-async def pg_bridge(pg_stack: PreparedStack) -> AsyncIterator[BridgeProcess]:
-    process = pg_stack.process()
-    await process.start()
-    try:
-        yield process
-    finally:
-        await process.kill()
-
-
-@pytest.fixture
-async def pg_outside(pg_stack: PreparedStack) -> AsyncIterator[Outside]:
-    async with httpx.AsyncClient(timeout=30) as http:
-        yield Outside(pg_stack, http)
 
 
 async def _post_within_deadline(outside: Outside, body: dict[str, Any]) -> int:
@@ -96,9 +81,8 @@ async def _customer_lines(outside: Outside, plans: list[ContactPlan], tag: str, 
 @pytest.mark.postgres
 @pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
 async def test_postgres_unreachable_answers_503_then_recovers(
-    pg_proxy: TcpProxy, pg_bridge: BridgeProcess, pg_outside: Outside
+    pg_proxy: TcpProxy, bridge: BridgeProcess, outside: Outside
 ) -> None:
-    outside = pg_outside
     plans = [ContactPlan(i, f"27860{i:05d}", AGENT) for i in range(2)]
     await bring_into_states(outside, plans)
     await _customer_lines(outside, plans, "before", 1)
@@ -135,7 +119,7 @@ async def test_postgres_unreachable_answers_503_then_recovers(
     await wait_drained(outside, plans, timeout_s=30)
     await assert_exactly_once_in_order(outside, plans)
     assert await outside.dead_letters() == []
-    assert pg_bridge.alive
+    assert bridge.alive
 
 
 @pytest.mark.postgres
