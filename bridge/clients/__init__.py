@@ -1,11 +1,12 @@
-"""Typed httpx clients, one per upstream; each method is one remote call with one attempt."""
+"""Typed HTTP clients, one per upstream; each method is one remote call with one attempt."""
 
 from __future__ import annotations
 
-from bridge.clients.base import UpstreamHttp, build_async_client, classify_failure
+from bridge.clients.base import UpstreamHttp, classify_failure
 from bridge.clients.chatwoot import ChatwootClient, CwUpload
 from bridge.clients.chatwoot_platform import ChatwootPlatformClient
 from bridge.clients.evolution import BRIDGE_WEBHOOK_EVENTS, EvolutionClient, EvoMessageKey
+from bridge.clients.http import TransportFailure, UpstreamResponse
 from bridge.clients.mailcow import MailcowClient, MailcowError
 from bridge.clients.typebot import TypebotClient, TypebotSessionGone
 
@@ -18,9 +19,10 @@ __all__ = [
     "EvolutionClient",
     "MailcowClient",
     "MailcowError",
+    "TransportFailure",
     "TypebotClient",
     "TypebotSessionGone",
     "UpstreamHttp",
-    "build_async_client",
+    "UpstreamResponse",
     "classify_failure",
 ]

@@ -8,16 +8,17 @@ scrubbed from every exception message.
 from __future__ import annotations
 
 import email.utils
-import json as jsonlib
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC
 from typing import Any, TypeVar
 
 import httpx
 from pydantic import TypeAdapter, ValidationError
 
-from bridge import __version__
+from bridge.clients.aiohttp_sender import AiohttpSender
+from bridge.clients.http import QueryParams, Sender, TransportFailure, UploadFile, UpstreamResponse
+from bridge.clients.httpx_sender import HttpxSender
 from bridge.clock import Clock, SystemClock
 from bridge.errors import DeliveryError, PermanentDeliveryError, RetryableDeliveryError
 from bridge.schemas.base import error_path
@@ -27,32 +28,6 @@ T = TypeVar("T")
 RETRYABLE_STATUSES = frozenset({408, 425, 429})
 _EXCERPT_CHARS = 200
 _REDACTED = "***"
-
-
-def build_async_client(
-    *,
-    base_url: str,
-    headers: Mapping[str, str],
-    transport: httpx.AsyncBaseTransport | None = None,
-    timeout_s: float = 30.0,
-    connect_timeout_s: float = 5.0,
-    max_connections: int = 20,
-) -> httpx.AsyncClient:
-    """AsyncClient with explicit timeouts, pool limits and JSON default headers."""
-    return httpx.AsyncClient(
-        base_url=base_url.rstrip("/"),
-        headers={
-            "Accept": "application/json",
-            "User-Agent": f"omni-bridge/{__version__}",
-            **headers,
-        },
-        timeout=httpx.Timeout(timeout_s, connect=connect_timeout_s),
-        limits=httpx.Limits(
-            max_connections=max_connections, max_keepalive_connections=max_connections
-        ),
-        transport=transport,
-        follow_redirects=False,
-    )
 
 
 def parse_retry_after(value: str | None, *, now_s: float) -> float | None:
@@ -88,7 +63,7 @@ def excerpt(text: str, secrets: Iterable[str]) -> str:
 
 
 def classify_failure(
-    failure: httpx.Response | httpx.HTTPError,
+    failure: UpstreamResponse | TransportFailure,
     *,
     system: str,
     operation: str,
@@ -98,7 +73,7 @@ def classify_failure(
     """The one rule: transport errors, timeouts, 408/425/429/5xx are retryable; the rest is not."""
     secrets = tuple(secrets)
     prefix = redact(f"{system} {operation}", secrets)
-    if isinstance(failure, httpx.Response):
+    if isinstance(failure, UpstreamResponse):
         status = failure.status_code
         body = excerpt(failure.text, secrets)
         message = f"{prefix}: HTTP {status}: {body}" if body else f"{prefix}: HTTP {status}"
@@ -106,20 +81,42 @@ def classify_failure(
             retry_after = parse_retry_after(failure.headers.get("Retry-After"), now_s=now_s)
             return RetryableDeliveryError(message, status=status, retry_after_s=retry_after)
         return PermanentDeliveryError(message, status=status)
-    detail = redact(f"{type(failure).__name__}: {failure}", secrets)
-    if isinstance(failure, httpx.UnsupportedProtocol):
-        # A malformed base URL never heals by waiting.
+    detail = redact(failure.detail, secrets)
+    if failure.permanent:
         return PermanentDeliveryError(f"{prefix}: {detail}")
-    if isinstance(failure, httpx.TransportError):
-        never_sent = isinstance(
-            failure, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout
+    return RetryableDeliveryError(f"{prefix}: {detail}", never_sent=failure.never_sent)
+
+
+def open_sender(
+    *,
+    base_url: str,
+    headers: Mapping[str, str],
+    transport: httpx.AsyncBaseTransport | None,
+    timeout_s: float,
+    connect_timeout_s: float,
+    max_connections: int,
+) -> Sender:
+    """aiohttp in production; httpx only when a test hands in a transport to answer for it."""
+    if transport is None:
+        return AiohttpSender(
+            base_url=base_url,
+            headers=headers,
+            timeout_s=timeout_s,
+            connect_timeout_s=connect_timeout_s,
+            max_connections=max_connections,
         )
-        return RetryableDeliveryError(f"{prefix}: {detail}", never_sent=never_sent)
-    return PermanentDeliveryError(f"{prefix}: {detail}")
+    return HttpxSender(
+        base_url=base_url,
+        headers=headers,
+        transport=transport,
+        timeout_s=timeout_s,
+        connect_timeout_s=connect_timeout_s,
+        max_connections=max_connections,
+    )
 
 
 class UpstreamHttp:
-    """One upstream's AsyncClient plus the classification of its failures."""
+    """One upstream's HTTP sender plus the classification of its failures."""
 
     def __init__(
         self,
@@ -130,20 +127,30 @@ class UpstreamHttp:
         secrets: Iterable[str],
         transport: httpx.AsyncBaseTransport | None = None,
         timeout_s: float = 30.0,
+        connect_timeout_s: float = 5.0,
+        max_connections: int = 64,
         clock: Clock | None = None,
     ) -> None:
         self.system = system
         self._secrets = tuple(s for s in secrets if s)
         self._clock = clock or SystemClock()
-        self._client = build_async_client(
-            base_url=base_url, headers=headers, transport=transport, timeout_s=timeout_s
+        self._sender = open_sender(
+            base_url=base_url,
+            headers=headers,
+            transport=transport,
+            timeout_s=timeout_s,
+            connect_timeout_s=connect_timeout_s,
+            max_connections=max_connections,
         )
 
     async def aclose(self) -> None:
-        await self._client.aclose()
+        await self._sender.aclose()
 
     def failure(
-        self, failure: httpx.Response | httpx.HTTPError, operation: str, extra: Iterable[str] = ()
+        self,
+        failure: UpstreamResponse | TransportFailure,
+        operation: str,
+        extra: Iterable[str] = (),
     ) -> DeliveryError:
         return classify_failure(
             failure,
@@ -159,30 +166,30 @@ class UpstreamHttp:
         path: str,
         *,
         json: Any = None,
-        params: Mapping[str, str | int] | None = None,
-        files: Any = None,
+        params: QueryParams | None = None,
+        files: Sequence[UploadFile] | None = None,
         data: Mapping[str, str] | None = None,
         redact_values: Iterable[str] = (),
         raise_for_status: bool = True,
-    ) -> httpx.Response:
+    ) -> UpstreamResponse:
         """Exactly one attempt. `redact_values` are request secrets (passwords) to scrub too."""
         operation = f"{method} {path}"
         extra = tuple(redact_values)
         try:
-            response = await self._client.request(
-                method, path, json=json, params=params, files=files, data=data
+            response = await self._sender.send(
+                method, path, json=json, params=params, data=data, files=files
             )
-        except httpx.HTTPError as exc:
+        except TransportFailure as exc:
             raise self.failure(exc, operation, extra) from None
         if raise_for_status and not response.is_success:
             raise self.failure(response, operation, extra)
         return response
 
-    def json_body(self, response: httpx.Response, redact_values: Iterable[str] = ()) -> Any:
+    def json_body(self, response: UpstreamResponse, redact_values: Iterable[str] = ()) -> Any:
         extra = tuple(redact_values)
         try:
             return response.json()
-        except (ValueError, jsonlib.JSONDecodeError):
+        except ValueError:
             raise PermanentDeliveryError(
                 f"{self._where(response, extra)}: HTTP {response.status_code}: "
                 f"body is not JSON: {excerpt(response.text, (*self._secrets, *extra))}",
@@ -191,7 +198,7 @@ class UpstreamHttp:
 
     def parse(
         self,
-        response: httpx.Response,
+        response: UpstreamResponse,
         adapter: TypeAdapter[T],
         raw: Any = None,
         redact_values: Iterable[str] = (),
@@ -208,9 +215,9 @@ class UpstreamHttp:
                 status=response.status_code,
             ) from None
 
-    def _where(self, response: httpx.Response, redact_values: Iterable[str]) -> str:
+    def _where(self, response: UpstreamResponse, redact_values: Iterable[str]) -> str:
         # Paths may hold bearer-like ids (Typebot session ids): scrub them as well.
         return redact(
-            f"{self.system} {response.request.method} {response.request.url.path}",
+            f"{self.system} {response.method} {response.path}",
             (*self._secrets, *redact_values),
         )

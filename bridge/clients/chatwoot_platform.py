@@ -9,6 +9,7 @@ import httpx
 from pydantic import TypeAdapter
 
 from bridge.clients.base import UpstreamHttp
+from bridge.clients.http import UpstreamResponse
 from bridge.clock import Clock
 from bridge.schemas.chatwoot_api import CwAccountUser, CwLoginLink, CwPlatformUser
 
@@ -81,7 +82,7 @@ class ChatwootPlatformClient:
     async def delete_account_user(self, account_id: int, user_id: int) -> None:
         """Removes the user's access to the account (the user record stays)."""
         path = f"/platform/api/v1/accounts/{int(account_id)}/account_users"
-        # httpx's .delete() takes no body; DELETE with a JSON body goes through request().
+        # DELETE with a JSON body: Chatwoot reads the user id from the body, not the URL.
         await self._http.request("DELETE", path, json={"user_id": int(user_id)})
 
     async def get_login_url(self, user_id: int) -> str:
@@ -92,7 +93,7 @@ class ChatwootPlatformClient:
         return link.url.get_secret_value()
 
     @staticmethod
-    def _url_secret(response: httpx.Response) -> tuple[str, ...]:
+    def _url_secret(response: UpstreamResponse) -> tuple[str, ...]:
         try:
             body = response.json()
         except ValueError:

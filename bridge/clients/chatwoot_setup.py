@@ -12,6 +12,7 @@ import httpx
 from pydantic import TypeAdapter
 
 from bridge.clients.base import UpstreamHttp
+from bridge.clients.http import UpstreamResponse
 from bridge.clock import Clock
 from bridge.schemas.chatwoot_api import (
     CwAccountInfo,
@@ -84,7 +85,7 @@ class ChatwootSetupApi:
     async def aclose(self) -> None:
         await self._http.aclose()
 
-    async def _call(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+    async def _call(self, method: str, path: str, **kwargs: Any) -> UpstreamResponse:
         return await self._http.request(method, path, **kwargs)
 
     async def _parsed(self, adapter: TypeAdapter[Any], method: str, path: str, **kw: Any) -> Any:
@@ -309,7 +310,7 @@ class ChatwootSetupApi:
         response = await self._call("PATCH", path, json=body)
         return self._webhook(response)
 
-    def _webhook(self, response: httpx.Response) -> CwWebhook:
+    def _webhook(self, response: UpstreamResponse) -> CwWebhook:
         body = unwrap_payload(self._http.json_body(response))
         raw = body.get("webhook", body) if isinstance(body, dict) else body
         return self._http.parse(response, TypeAdapter(CwWebhook), raw=raw)

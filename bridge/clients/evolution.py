@@ -11,6 +11,7 @@ import httpx
 from pydantic import TypeAdapter
 
 from bridge.clients.base import UpstreamHttp
+from bridge.clients.http import UpstreamResponse
 from bridge.clock import Clock
 from bridge.errors import RetryableDeliveryError
 from bridge.schemas.evolution_api import EvoMediaBase64, EvoReadResult, EvoSendResult
@@ -46,7 +47,7 @@ class EvoMessageKey:
         return {"remoteJid": self.remote_jid, "fromMe": self.from_me, "id": self.id}
 
 
-def _transient_400(response: httpx.Response) -> bool:
+def _transient_400(response: UpstreamResponse) -> bool:
     if response.status_code != 400:
         return False
     text = response.text.lower()
@@ -79,7 +80,7 @@ class EvolutionClient:
     async def aclose(self) -> None:
         await self._http.aclose()
 
-    async def _post(self, path: str, body: Mapping[str, Any]) -> httpx.Response:
+    async def _post(self, path: str, body: Mapping[str, Any]) -> UpstreamResponse:
         response = await self._http.request("POST", path, json=body, raise_for_status=False)
         if response.is_success:
             return response
@@ -297,7 +298,7 @@ class EvolutionClient:
         path = f"/typebot/update/{quote(typebot_id, safe='')}/{quote(instance, safe='')}"
         return self._json_object(await self._http.request("PUT", path, json=dict(body)))
 
-    async def _find_integration(self, path: str) -> httpx.Response | None:
+    async def _find_integration(self, path: str) -> UpstreamResponse | None:
         response = await self._http.request("GET", path, raise_for_status=False)
         if response.status_code == 400 and "is disabled" in response.text:
             return None  # CHATWOOT_ENABLED / TYPEBOT_ENABLED=false on the Evolution server
@@ -305,9 +306,9 @@ class EvolutionClient:
             raise self._http.failure(response, f"GET {path}")
         return response
 
-    def _json_object_or_empty(self, response: httpx.Response) -> dict[str, Any]:
+    def _json_object_or_empty(self, response: UpstreamResponse) -> dict[str, Any]:
         body = self._http.json_body(response)
         return {} if body is None else self._http.parse(response, TypeAdapter(dict[str, Any]))
 
-    def _json_object(self, response: httpx.Response) -> dict[str, Any]:
+    def _json_object(self, response: UpstreamResponse) -> dict[str, Any]:
         return self._http.parse(response, TypeAdapter(dict[str, Any]))

@@ -10,6 +10,7 @@ import httpx
 from pydantic import TypeAdapter
 
 from bridge.clients.base import UpstreamHttp
+from bridge.clients.http import UpstreamResponse
 from bridge.clock import Clock
 from bridge.errors import PermanentDeliveryError
 from bridge.schemas.typebot import TbContinueChatResponse, TbStartChatResponse
@@ -27,7 +28,7 @@ class TypebotSessionGone(PermanentDeliveryError):
     """
 
 
-def _session_gone(response: httpx.Response) -> bool:
+def _session_gone(response: UpstreamResponse) -> bool:
     # A JSON 404 naming the session; an unknown route is a plain-text "Not found" (misconfig).
     if response.status_code != 404:
         return False

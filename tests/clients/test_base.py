@@ -5,8 +5,10 @@ from __future__ import annotations
 import httpx
 import pytest
 import respx
+from multidict import CIMultiDict, CIMultiDictProxy
 
 from bridge.clients.base import UpstreamHttp, classify_failure, parse_retry_after
+from bridge.clients.http import TransportFailure, UpstreamResponse
 from bridge.errors import PermanentDeliveryError, RetryableDeliveryError
 
 SECRET = "s3cr3t-token-value"
@@ -16,6 +18,16 @@ NOW_S = 1_784_715_666.0  # Wed, 22 Jul 2026 10:21:06 GMT
 class FixedClock:
     def now_ms(self) -> int:
         return int(NOW_S * 1000)
+
+
+def answer(status: int, text: str, headers: dict[str, str] | None = None) -> UpstreamResponse:
+    return UpstreamResponse(
+        status_code=status,
+        headers=CIMultiDictProxy(CIMultiDict(headers or {})),
+        content=text.encode(),
+        method="GET",
+        path="/",
+    )
 
 
 def make_http(router: respx.Router) -> UpstreamHttp:
@@ -47,16 +59,14 @@ def test_parse_retry_after(value: str | None, expected: float | None) -> None:
 
 @pytest.mark.parametrize("status", [408, 425, 429, 500, 502, 503, 504])
 def test_retryable_statuses(status: int) -> None:
-    response = httpx.Response(status, text="busy", request=httpx.Request("GET", "https://x.test/"))
-    error = classify_failure(response, system="demo", operation="GET /")
+    error = classify_failure(answer(status, "busy"), system="demo", operation="GET /")
     assert isinstance(error, RetryableDeliveryError)
     assert error.status == status
 
 
 @pytest.mark.parametrize("status", [400, 401, 403, 404, 409, 422])
 def test_permanent_statuses(status: int) -> None:
-    response = httpx.Response(status, text="no", request=httpx.Request("GET", "https://x.test/"))
-    error = classify_failure(response, system="demo", operation="GET /")
+    error = classify_failure(answer(status, "no"), system="demo", operation="GET /")
     assert isinstance(error, PermanentDeliveryError)
     assert f"HTTP {status}" in str(error)
 
@@ -69,6 +79,7 @@ async def test_connect_error_is_retryable_and_secret_free() -> None:
         await http.request("GET", "/x")
     assert SECRET not in str(caught.value)
     assert "ConnectError" in str(caught.value)
+    assert caught.value.never_sent is True
     assert router.calls.call_count == 1  # exactly one attempt
     await http.aclose()
 
@@ -137,6 +148,73 @@ async def test_body_that_does_not_fit_is_permanent() -> None:
     await http.aclose()
 
 
-def test_unsupported_protocol_is_permanent() -> None:
-    error = classify_failure(httpx.UnsupportedProtocol("ftp"), system="demo", operation="GET /")
-    assert isinstance(error, PermanentDeliveryError)
+def test_retry_after_header_name_is_case_insensitive() -> None:
+    error = classify_failure(
+        answer(503, "", {"retry-after": "12"}), system="demo", operation="GET /"
+    )
+    assert isinstance(error, RetryableDeliveryError)
+    assert error.retry_after_s == 12.0
+
+
+@pytest.mark.parametrize(
+    ("failure", "kind", "never_sent"),
+    [
+        (TransportFailure("ConnectError: refused", never_sent=True), RetryableDeliveryError, True),
+        (TransportFailure("ReadTimeout"), RetryableDeliveryError, False),
+        (TransportFailure("InvalidURL: x", permanent=True), PermanentDeliveryError, None),
+    ],
+)
+def test_transport_failures(
+    failure: TransportFailure, kind: type[Exception], never_sent: bool | None
+) -> None:
+    error = classify_failure(failure, system="demo", operation="GET /")
+    assert type(error) is kind
+    assert str(error) == f"demo GET /: {failure.detail}"
+    if never_sent is not None:
+        assert isinstance(error, RetryableDeliveryError)
+        assert error.never_sent is never_sent
+
+
+def test_transport_failure_detail_is_scrubbed() -> None:
+    failure = TransportFailure(f"ClientOSError: reset after {SECRET}")
+    error = classify_failure(failure, system="demo", operation="GET /", secrets=(SECRET,))
+    assert SECRET not in str(error)
+    assert "ClientOSError" in str(error)
+
+
+@pytest.mark.parametrize(
+    ("side_effect", "kind", "never_sent"),
+    [
+        (httpx.ConnectTimeout("slow connect"), RetryableDeliveryError, True),
+        (httpx.PoolTimeout("pool full"), RetryableDeliveryError, True),
+        (httpx.RemoteProtocolError("dropped"), RetryableDeliveryError, False),
+        (httpx.UnsupportedProtocol("ftp"), PermanentDeliveryError, None),
+        (httpx.TooManyRedirects("loop"), PermanentDeliveryError, None),
+    ],
+)
+async def test_httpx_seam_maps_errors(
+    side_effect: Exception, kind: type[Exception], never_sent: bool | None
+) -> None:
+    router = respx.Router()
+    router.get("https://up.test/g").mock(side_effect=side_effect)
+    http = make_http(router)
+    with pytest.raises(kind) as caught:
+        await http.request("GET", "/g")
+    assert type(side_effect).__name__ in str(caught.value)
+    if never_sent is not None:
+        assert isinstance(caught.value, RetryableDeliveryError)
+        assert caught.value.never_sent is never_sent
+    await http.aclose()
+
+
+async def test_httpx_seam_response_fields() -> None:
+    router = respx.Router()
+    router.get("https://up.test/h%2Fi").respond(
+        201, content=b'{"ok": true}', headers={"X-Thing": "1"}
+    )
+    http = make_http(router)
+    response = await http.request("GET", "/h%2Fi")
+    assert (response.status_code, response.is_success, response.json()) == (201, True, {"ok": True})
+    assert response.headers.get("x-thing") == "1"
+    assert (response.method, response.path) == ("GET", "/h/i")
+    await http.aclose()
