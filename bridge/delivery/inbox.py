@@ -117,6 +117,8 @@ class InboxProcessor:
             async with self._slots:
                 while not self._stopping:
                     if await self.process_next(contact_id):
+                        # SQLite work does not suspend: yield so webhooks and other lanes run.
+                        await asyncio.sleep(0)
                         continue
                     if contact_id in self._again:
                         self._again.discard(contact_id)

@@ -1,17 +1,27 @@
-"""SQLite backend (aiosqlite): one connection, WAL, BEGIN IMMEDIATE, in-process contact locks."""
+"""SQLite backend: one connection used on the event-loop thread, WAL, BEGIN IMMEDIATE.
+
+Statements run synchronously on the loop thread. On a local WAL database a statement takes tens
+of microseconds, far less than handing it to a worker thread and waking the loop again (which is
+what aiosqlite does per statement, and what made a flow step cost milliseconds under load). The
+two things that could block the loop for long are kept off it: waiting for another process's
+write lock is an asynchronous retry (busy_timeout is 0), and WAL checkpoints (the only fsyncs
+with synchronous=NORMAL) run on a second connection in a worker thread.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import re
 import sqlite3
+import time
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from contextvars import ContextVar
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
-
-import aiosqlite
 
 from bridge.errors import StorageUnavailable
 from bridge.state.database import Database, LockKey, Row, lock_name
@@ -23,12 +33,25 @@ log = logging.getLogger(__name__)
 _POSITIONAL = re.compile(r"\$(\d+)")
 # OperationalErrors that mean "the database cannot be used right now", not "the SQL is wrong".
 _UNAVAILABLE = ("unable to open", "database is locked", "disk i/o", "readonly", "disk is full")
+_BUSY_CODES = frozenset({sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED})
 PRAGMAS = (
     "PRAGMA journal_mode=WAL",
     "PRAGMA synchronous=NORMAL",
     "PRAGMA foreign_keys=ON",
-    "PRAGMA busy_timeout=5000",
+    # Never wait inside SQLite: that would block the event loop. `_busy_retry` waits instead.
+    "PRAGMA busy_timeout=0",
+    # The checkpoint thread keeps the WAL short; this is only the safety net if it stalls.
+    "PRAGMA wal_autocheckpoint=10000",
 )
+# How long a statement waits for another process's write lock (e.g. `bridge migrate`).
+BUSY_WAIT_S = 5.0
+CHECKPOINT_INTERVAL_S = 1.0
+
+
+@lru_cache(maxsize=512)
+def _qmark(sql: str) -> str:
+    """`$1` placeholders (shared with asyncpg) → SQLite's `?1`; cached, the SQL is constant."""
+    return _POSITIONAL.sub(r"?\1", sql)
 
 
 def sqlite_path(url: str) -> str:
@@ -39,6 +62,14 @@ def sqlite_path(url: str) -> str:
     if not rest.startswith("///") or len(rest) == 3:
         raise ValueError(f"SQLite URL must look like sqlite:///path/to.db, got {url!r}")
     return rest[3:]
+
+
+def _is_busy(exc: sqlite3.OperationalError) -> bool:
+    return getattr(exc, "sqlite_errorcode", None) in _BUSY_CODES
+
+
+def _unavailable(exc: sqlite3.OperationalError) -> bool:
+    return _is_busy(exc) or str(exc).lower().startswith(_UNAVAILABLE)
 
 
 class SqliteDatabase(Database):
@@ -52,12 +83,14 @@ class SqliteDatabase(Database):
 
     dialect = "sqlite"
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, *, busy_wait_s: float = BUSY_WAIT_S) -> None:
         self.path = path
         self.locks = KeyedLocks()
-        self._conn: aiosqlite.Connection | None = None
+        self.busy_wait_s = busy_wait_s
+        self._conn: sqlite3.Connection | None = None
         self._conn_lock = PriorityLock()
         self._in_txn: ContextVar[bool] = ContextVar(f"bridge_sqlite_txn_{id(self)}", default=False)
+        self._checkpointer: _Checkpointer | None = None
 
     async def start(self) -> None:
         if self._conn is not None:
@@ -65,21 +98,32 @@ class SqliteDatabase(Database):
         try:
             if self.path != ":memory:":
                 Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-            conn = await aiosqlite.connect(self.path, isolation_level=None)
+            conn = sqlite3.connect(self.path, isolation_level=None, cached_statements=256)
         except (sqlite3.Error, OSError) as exc:
             raise StorageUnavailable(f"cannot open SQLite database: {exc}") from exc
         conn.row_factory = sqlite3.Row
-        for pragma in PRAGMAS:
-            await conn.execute(pragma)
         self._conn = conn
+        try:
+            for pragma in PRAGMAS:
+                await self._run(conn, pragma, ())
+        except BaseException:
+            self._conn = None
+            conn.close()
+            raise
+        if self.path != ":memory:":
+            self._checkpointer = _Checkpointer(self.path)
+            self._checkpointer.start()
         log.info("sqlite database opened path=%s", self.path)
 
     async def close(self) -> None:
+        if self._checkpointer is not None:
+            checkpointer, self._checkpointer = self._checkpointer, None
+            await checkpointer.stop()
         if self._conn is not None:
             conn, self._conn = self._conn, None
-            await conn.close()
+            conn.close()
 
-    def _connection(self) -> aiosqlite.Connection:
+    def _connection(self) -> sqlite3.Connection:
         if self._conn is None:
             raise StorageUnavailable("SQLite database is not open")
         return self._conn
@@ -109,38 +153,65 @@ class SqliteDatabase(Database):
                 yield
             except BaseException:
                 self._in_txn.reset(token)
-                await _rollback(conn)
+                _rollback(conn)
                 raise
             self._in_txn.reset(token)
             try:
                 await self._run(conn, "COMMIT", ())
             except BaseException:
-                await _rollback(conn)  # never leave the shared connection inside a transaction
+                _rollback(conn)  # never leave the shared connection inside a transaction
                 raise
+        if self._checkpointer is not None:
+            self._checkpointer.commits += 1
 
-    @staticmethod
-    @asynccontextmanager
-    async def _translated() -> AsyncIterator[None]:
-        try:
-            yield
-        except sqlite3.OperationalError as exc:
-            if str(exc).lower().startswith(_UNAVAILABLE):
-                raise StorageUnavailable(f"SQLite database unavailable: {exc}") from exc
-            raise
-
-    async def _run(self, conn: aiosqlite.Connection, sql: str, args: tuple[Any, ...]) -> int:
-        # One thread hop per statement: the cursor is not closed explicitly (closing costs
-        # another hop); sqlite3 finalises it when it is garbage-collected.
-        async with self._translated():
-            cursor = await conn.execute(_POSITIONAL.sub(r"?\1", sql), args)
+    async def _run(self, conn: sqlite3.Connection, sql: str, args: tuple[Any, ...]) -> int:
+        cursor = await self._cursor(conn, sql, args)
         return int(cursor.rowcount)
 
     async def _run_fetch(
-        self, conn: aiosqlite.Connection, sql: str, args: tuple[Any, ...]
+        self, conn: sqlite3.Connection, sql: str, args: tuple[Any, ...]
     ) -> list[Row]:
-        async with self._translated():
-            rows = await conn.execute_fetchall(_POSITIONAL.sub(r"?\1", sql), args)
-        return list(rows)
+        cursor = await self._cursor(conn, sql, args)
+        try:
+            return list(cursor.fetchall())
+        except sqlite3.OperationalError as exc:
+            raise self._translate(exc) from exc
+
+    async def _cursor(
+        self, conn: sqlite3.Connection, sql: str, args: tuple[Any, ...]
+    ) -> sqlite3.Cursor:
+        try:
+            return conn.execute(_qmark(sql), args)
+        except sqlite3.OperationalError as exc:
+            if not _is_busy(exc):
+                raise self._translate(exc) from exc
+        return await self._busy_retry(conn, sql, args)
+
+    async def _busy_retry(
+        self, conn: sqlite3.Connection, sql: str, args: tuple[Any, ...]
+    ) -> sqlite3.Cursor:
+        """Another process holds the write lock: retry without blocking the loop, then give up.
+
+        A statement that failed with SQLITE_BUSY was rolled back on its own, so it can be retried
+        (inside a transaction too). The caller keeps the connection lock meanwhile: every other
+        writer would meet the same lock.
+        """
+        deadline = time.monotonic() + self.busy_wait_s
+        delay_s = 0.005
+        while True:
+            await asyncio.sleep(delay_s)
+            try:
+                return conn.execute(_qmark(sql), args)
+            except sqlite3.OperationalError as exc:
+                if not _is_busy(exc) or time.monotonic() + delay_s > deadline:
+                    raise self._translate(exc) from exc
+            delay_s = min(delay_s * 2, 0.2)
+
+    @staticmethod
+    def _translate(exc: sqlite3.OperationalError) -> Exception:
+        if _unavailable(exc):
+            return StorageUnavailable(f"SQLite database unavailable: {exc}")
+        return exc
 
     async def execute(self, sql: str, *args: Any) -> int:
         conn = self._connection()
@@ -157,9 +228,54 @@ class SqliteDatabase(Database):
             return await self._run_fetch(conn, sql, args)
 
 
-async def _rollback(conn: aiosqlite.Connection) -> None:
+def _rollback(conn: sqlite3.Connection) -> None:
     # A failed rollback must not hide the error that caused it.
     try:
-        await conn.rollback()
+        conn.rollback()
     except sqlite3.Error:
         log.warning("sqlite rollback failed", exc_info=True)
+
+
+class _Checkpointer:
+    """Copies the WAL back into the database file from a worker thread, once a second.
+
+    PASSIVE checkpoints never wait for (or block) the writer. They are where the fsyncs happen,
+    so doing them here keeps disk flushes off the event loop.
+    """
+
+    def __init__(self, path: str) -> None:
+        self._path = path
+        self._conn: sqlite3.Connection | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._stopping = asyncio.Event()
+        self.commits = 0
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._loop(), name="sqlite-checkpoint")
+
+    async def stop(self) -> None:
+        # Not cancelled: a checkpoint running in its thread finishes before its connection closes.
+        self._stopping.set()
+        if self._task is not None:
+            await self._task
+        if self._conn is not None:
+            conn, self._conn = self._conn, None
+            await asyncio.to_thread(conn.close)
+
+    async def _loop(self) -> None:
+        while not self._stopping.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), CHECKPOINT_INTERVAL_S)
+            if self.commits == 0 or self._stopping.is_set():
+                continue
+            self.commits = 0
+            try:
+                await asyncio.to_thread(self._checkpoint)
+            except sqlite3.Error as exc:
+                log.warning("sqlite checkpoint failed (the next one retries): %s", exc)
+
+    def _checkpoint(self) -> None:
+        if self._conn is None:
+            # Used by one worker thread at a time (the loop awaits each checkpoint).
+            self._conn = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
+        self._conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
