@@ -90,7 +90,14 @@ async def workers_ctx(app: web.Application) -> AsyncIterator[None]:
     inbox = InboxProcessor(
         repository, dispatch, on_processed=lambda: outbox.wake(), metrics=metrics, clock=clock
     )
-    outbox = OutboxWorker(repository, outbox_routes, clock, on_feedback=inbox.poke, metrics=metrics)
+    outbox = OutboxWorker(
+        repository,
+        outbox_routes,
+        clock,
+        on_feedback=inbox.poke,
+        metrics=metrics,
+        dispatch=dispatch,
+    )
     app[OUTBOX], app[INBOX] = outbox, inbox
     outbox.start()
     inbox.start()

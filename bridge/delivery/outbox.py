@@ -51,6 +51,10 @@ class OutboxRoute:
     # the request provably never left (connection refused), otherwise dead-lettered at once.
     resend_safe: bool = True
     timeout_s: float = 30.0
+    # The result is applied by its flow handler in the transaction that marks the item delivered,
+    # instead of being stored for the contact's lane: for results that only record facts (sent
+    # ids, message links) and need neither the contact lock nor an order among other events.
+    inline_feedback: bool = False
 
 
 def _never_sent(error: BaseException | None) -> bool:
@@ -70,6 +74,7 @@ class OutboxWorker:
         poll_interval_s: float = 1.0,
         on_feedback: Callable[[int | None], None] = lambda contact_id: None,
         metrics: Metrics | None = None,
+        dispatch: Callable[[InboundEvent], Awaitable[None]] | None = None,
     ) -> None:
         self._repository = repository
         self._routes = routes
@@ -80,6 +85,7 @@ class OutboxWorker:
         self._poll_interval_s = poll_interval_s
         self._on_feedback = on_feedback
         self._metrics = metrics or Metrics()
+        self._dispatch = dispatch
         self.worker_id = uuid.uuid4().hex[:12]
         self._wake = asyncio.Event()
         self._stopping = False
@@ -140,6 +146,7 @@ class OutboxWorker:
                 for item in claimed:
                     inflight.add(asyncio.create_task(self.deliver(item)))
                 if claimed and len(inflight) < self._concurrency:
+                    await asyncio.sleep(0)  # let the new deliveries start (storage never yields)
                     continue  # more may be due right away
                 waiter = asyncio.create_task(self._wake.wait())
                 done, _ = await asyncio.wait(
@@ -204,11 +211,34 @@ class OutboxWorker:
             follow_up = None
             if route.feedback and delivered.feedback:
                 follow_up = self._feedback(item, "done", {"result": delivered.result})
+            inline = follow_up is not None and route.inline_feedback
+            if inline and follow_up is not None and await self._inline(item, follow_up):
+                return
             await self._settle(
                 "delivered", lambda: self._repository.mark_delivered(item.id, follow_up)
             )
             if follow_up is not None:
                 self._on_feedback(item.contact_id)
+
+    async def _inline(self, item: OutboxItem, follow_up: InboundEvent) -> bool:
+        """Mark delivered and apply the result in one transaction; False: store it instead."""
+        dispatch = self._dispatch
+        if dispatch is None:
+            return False
+
+        async def record() -> None:
+            async with self._repository.transaction():
+                if await self._repository.mark_delivered(item.id):
+                    await dispatch(follow_up)
+
+        try:
+            await self._settle("delivered", record)
+        except Exception:
+            # A failing handler must not cost the delivery: the result goes to the inbox,
+            # where failures are retried and dead-lettered like any event.
+            log.exception("applying %s inline failed; storing it", follow_up.kind)
+            return False
+        return True
 
     async def _call(self, route: OutboxRoute, item: OutboxItem) -> Delivered:
         started = time.perf_counter()

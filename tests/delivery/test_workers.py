@@ -164,3 +164,41 @@ async def test_inbox_failing_event_is_retried_then_dead_without_blocking_its_con
     assert "flow failed on poison" in (poison.error or "")
     dead = await repo.list_dead_inbound(10)
     assert [event.external_id for event in dead] == ["poison"]
+
+
+async def test_inline_feedback_is_applied_with_the_settlement_and_never_stored(
+    repo: SqlRepository, clock: FakeClock
+) -> None:
+    async def handler(item: OutboxItem) -> Delivered:
+        return Delivered({"wa_message_id": f"WA-{item.dedupe_key}"})
+
+    applied: list[InboundEvent] = []
+
+    async def dispatch(event: InboundEvent) -> None:
+        if event.payload["request"]["key"] == "broken":
+            raise RuntimeError("flow bug")
+        # Runs inside the settling transaction: the item is already marked delivered.
+        item = await repo.get_outbox_item(int(event.external_id.split("#")[1].split(":")[0]))
+        assert item is not None
+        assert item.status is OutboxStatus.DELIVERED
+        applied.append(event)
+
+    poked: list[int | None] = []
+    route = OutboxRoute(handler, feedback=True, inline_feedback=True)
+    worker = OutboxWorker(
+        repo, {"wa.send": route}, clock, on_feedback=poked.append, dispatch=dispatch
+    )
+    contact_id = await new_contact(repo)
+    sent = await queue(repo, "wa.send", "ok", contact_id)
+    broken = await queue(repo, "wa.send", "broken", await new_contact(repo, 2))
+    assert await worker.drain() == 2
+
+    assert [e.payload["result"] for e in applied] == [{"wa_message_id": "WA-ok"}]
+    assert (await status_of(repo, sent)).status is OutboxStatus.DELIVERED
+    assert await repo.next_inbound(contact_id) is None  # applied, not stored
+    # A failing handler does not cost the delivery: its result goes to the inbox instead.
+    assert (await status_of(repo, broken)).status is OutboxStatus.DELIVERED
+    stored = await repo.next_inbound(poked[0])
+    assert stored is not None
+    assert stored.kind == "wa.send.done"
+    assert stored.payload["result"] == {"wa_message_id": "WA-broken"}

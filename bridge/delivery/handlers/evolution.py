@@ -12,7 +12,7 @@ from typing import Any
 
 from aiohttp import web
 
-from bridge.delivery.outbox import Delivered, OutboxRoute
+from bridge.delivery.outbox import Delivered, OutboxHandler, OutboxRoute
 from bridge.errors import DeliveryError
 from bridge.flows import effects
 from bridge.keys import UPSTREAMS
@@ -94,9 +94,13 @@ def evolution_routes(app: web.Application) -> dict[str, OutboxRoute]:
             sent = await app[UPSTREAMS].evolution.send_interactive(p["instance"], "sendList", body)
         return Delivered({"wa_message_id": sent.key.id})
 
+    def send(handler: OutboxHandler) -> OutboxRoute:
+        # Their results only record the sent id (echo suppression) and the agent message link.
+        return OutboxRoute(handler, feedback=True, inline_feedback=True, timeout_s=SEND_TIMEOUT_S)
+
     return {
-        effects.SEND_CHOICES: OutboxRoute(send_choices, feedback=True, timeout_s=SEND_TIMEOUT_S),
-        effects.SEND_TEXT: OutboxRoute(send_text, feedback=True, timeout_s=SEND_TIMEOUT_S),
-        effects.SEND_MEDIA: OutboxRoute(send_media, feedback=True, timeout_s=SEND_TIMEOUT_S),
-        effects.SEND_AUDIO: OutboxRoute(send_audio, feedback=True, timeout_s=SEND_TIMEOUT_S),
+        effects.SEND_CHOICES: send(send_choices),
+        effects.SEND_TEXT: send(send_text),
+        effects.SEND_MEDIA: send(send_media),
+        effects.SEND_AUDIO: send(send_audio),
     }
