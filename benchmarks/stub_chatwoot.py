@@ -121,7 +121,9 @@ class ChatwootStub:
         }
         self.contacts[contact["id"]] = contact
         self.contact_by_identifier[identifier] = contact["id"]
-        return web.json_response({"payload": {"contact": contact, "contact_inbox": {}}})
+        # As Chatwoot: a contact created with inbox_id gets its contact_inbox in the same call.
+        contact_inbox = {"source_id": body.get("source_id"), "inbox": {"id": body.get("inbox_id")}}
+        return web.json_response({"payload": {"contact": contact, "contact_inbox": contact_inbox}})
 
     async def filter_contacts(self, request: web.Request) -> web.Response:
         body = await request.json()

@@ -7,10 +7,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-import httpx
 from pydantic import TypeAdapter
 
 from bridge.clients.chatwoot_setup import ChatwootSetupApi, unwrap_payload
+from bridge.clients.http import UpstreamResponse
 from bridge.errors import PermanentDeliveryError
 from bridge.schemas.chatwoot import CwConversation
 from bridge.schemas.chatwoot_api import (
@@ -42,7 +42,18 @@ class CwUpload:
     data: bytes
 
 
-def _already_taken(response: httpx.Response) -> bool:
+@dataclass(frozen=True, slots=True)
+class CwContactFound:
+    """`create_contact`'s answer: the contact, and what the call itself created."""
+
+    contact: CwContact
+    # This call created the contact: it has no conversations yet.
+    created: bool
+    # Chatwoot created the contact_inbox in the same transaction (contact created with inbox_id).
+    in_inbox: bool
+
+
+def _already_taken(response: UpstreamResponse) -> bool:
     return response.status_code == 422 and "taken" in response.text.lower()
 
 
@@ -88,7 +99,7 @@ class ChatwootClient(ChatwootSetupApi):
         identifier: str,
         phone_number: str | None = None,
         source_id: str | None = None,
-    ) -> CwContact:
+    ) -> CwContactFound:
         """Create with a contact_inbox in `inbox_id`; on 422 "already taken" adopt the existing.
 
         `identifier` (the WhatsApp JID) is the dedupe key; `phone_number` must be E.164.
@@ -105,7 +116,14 @@ class ChatwootClient(ChatwootSetupApi):
         if response.is_success:
             payload = unwrap_payload(self._http.json_body(response))
             raw = payload.get("contact", payload) if isinstance(payload, dict) else payload
-            return self._http.parse(response, _CONTACT, raw=raw)
+            contact = self._http.parse(response, _CONTACT, raw=raw)
+            contact_inbox = payload.get("contact_inbox") if isinstance(payload, dict) else None
+            in_inbox = (
+                isinstance(contact_inbox, dict)
+                and source_id is not None
+                and contact_inbox.get("source_id") == source_id
+            )
+            return CwContactFound(contact, created=True, in_inbox=in_inbox)
         if not _already_taken(response):
             raise self._http.failure(response, f"POST {path}")
         # The 422 does not name the existing contact (chatwoot#15917): look it up exactly.
@@ -113,7 +131,7 @@ class ChatwootClient(ChatwootSetupApi):
             if value:
                 found = await self.filter_contacts(attribute, value)
                 if found:
-                    return found[0]
+                    return CwContactFound(found[0], created=False, in_inbox=False)
         raise PermanentDeliveryError(
             f"chatwoot POST {path}: 422 already taken but no contact matches", status=422
         )

@@ -60,9 +60,12 @@ def checked(route: respx.Route) -> tuple[httpx.Request, Any]:
 
 async def test_create_contact(router: respx.Router, client: ChatwootClient) -> None:
     route = router.post(f"{ACC}/contacts").respond(
-        200, json={"payload": {"contact": CONTACT, "contact_inbox": {"source_id": "x"}}}
+        200,
+        json={
+            "payload": {"contact": CONTACT, "contact_inbox": {"source_id": CONTACT["identifier"]}}
+        },
     )
-    contact = await client.create_contact(
+    found = await client.create_contact(
         7,
         name="Maria",
         identifier=CONTACT["identifier"],
@@ -72,7 +75,22 @@ async def test_create_contact(router: respx.Router, client: ChatwootClient) -> N
     _, body = checked(route)
     assert body["inbox_id"] == 7
     assert body["phone_number"] == "+15550100123"
-    assert contact.id == 205
+    assert found.contact.id == 205
+    assert found.created
+    assert found.in_inbox
+
+
+async def test_create_contact_with_another_source_id_is_not_in_the_inbox(
+    router: respx.Router, client: ChatwootClient
+) -> None:
+    router.post(f"{ACC}/contacts").respond(
+        200, json={"payload": {"contact": CONTACT, "contact_inbox": {"source_id": "other"}}}
+    )
+    found = await client.create_contact(
+        7, name="Maria", identifier=CONTACT["identifier"], source_id=CONTACT["identifier"]
+    )
+    assert found.created
+    assert not found.in_inbox
 
 
 async def test_create_contact_already_taken_adopts(
@@ -84,10 +102,12 @@ async def test_create_contact_already_taken_adopts(
     search = router.post(f"{ACC}/contacts/filter").respond(
         200, json={"meta": {"count": 1}, "payload": [CONTACT]}
     )
-    contact = await client.create_contact(7, name="Maria", identifier=CONTACT["identifier"])
+    found = await client.create_contact(7, name="Maria", identifier=CONTACT["identifier"])
     _, body = checked(search)
     assert body["payload"][0]["attribute_key"] == "identifier"
-    assert contact.id == 205
+    assert found.contact.id == 205
+    assert not found.created
+    assert not found.in_inbox
 
 
 async def test_create_contact_other_422_is_permanent(

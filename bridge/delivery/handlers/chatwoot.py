@@ -28,28 +28,36 @@ def chatwoot_routes(app: web.Application) -> dict[str, OutboxRoute]:
         p: dict[str, Any] = item.payload
         chatwoot = app[UPSTREAMS].chatwoot
         inbox_id = int(p["inbox_id"])
-        contact = await chatwoot.create_contact(
+        found = await chatwoot.create_contact(
             inbox_id,
             name=p["name"],
             identifier=p["identifier"],
             phone_number=p.get("phone"),
             source_id=p["source_id"],
         )
-        try:
-            await chatwoot.create_contact_inbox(contact.id, inbox_id, p["source_id"])
-        except PermanentDeliveryError as exc:
-            if exc.status != 422:  # 422: the contact is already in this inbox
-                raise
-        conversations = await chatwoot.list_contact_conversations(contact.id)
+        contact = found.contact
+        # A contact this call created is in the inbox already and has no conversations: the
+        # lookups below are only for one that existed (or a retry after an unknown outcome).
+        if not found.in_inbox:
+            try:
+                await chatwoot.create_contact_inbox(contact.id, inbox_id, p["source_id"])
+            except PermanentDeliveryError as exc:
+                if exc.status != 422:  # 422: the contact is already in this inbox
+                    raise
+        conversations = (
+            [] if found.created else await chatwoot.list_contact_conversations(contact.id)
+        )
         reusable = [
             c for c in conversations if c.inbox_id == inbox_id and c.status in REUSABLE_STATUSES
         ]
+        labels: set[str] = set()  # a new conversation has none
         if reusable:
             conversation = max(reusable, key=lambda c: c.cw_conversation_id)
             if conversation.status != "open":
                 await chatwoot.toggle_status(conversation.cw_conversation_id, "open")
             if p.get("team_id"):
                 await chatwoot.assign_team(conversation.cw_conversation_id, int(p["team_id"]))
+            labels = set(await chatwoot.list_labels(conversation.cw_conversation_id))
         else:
             conversation = await chatwoot.create_conversation(
                 inbox_id=inbox_id,
@@ -59,7 +67,6 @@ def chatwoot_routes(app: web.Application) -> dict[str, OutboxRoute]:
                 team_id=int(p["team_id"]) if p.get("team_id") else None,
             )
         conversation_id = conversation.cw_conversation_id
-        labels = set(await chatwoot.list_labels(conversation_id))
         wanted = set(p.get("labels", []))
         if not wanted <= labels:
             await chatwoot.set_labels(conversation_id, sorted(labels | wanted))
@@ -116,7 +123,9 @@ def chatwoot_routes(app: web.Application) -> dict[str, OutboxRoute]:
 
     return {
         effects.ENSURE_CONVERSATION: OutboxRoute(ensure_conversation, feedback=True),
-        effects.CREATE_MESSAGE: OutboxRoute(create_message, feedback=True, timeout_s=60.0),
+        effects.CREATE_MESSAGE: OutboxRoute(
+            create_message, feedback=True, inline_feedback=True, timeout_s=60.0
+        ),
         effects.UPDATE_MESSAGE_STATUS: OutboxRoute(update_message_status),
     }
 
