@@ -38,13 +38,17 @@ def validate_payload(adapter: TypeAdapter[T], raw: Any, *, source: str) -> T:
         ) from exc
 
 
+def _is_word(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
 def _to_int(value: Any) -> Any:
     """Accept ints, decimal strings and protobuf Long objects ({low, high, unsigned})."""
     if isinstance(value, bool):
         return value
     if isinstance(value, str) and value.strip().lstrip("-").isdigit():
         return int(value.strip())
-    if isinstance(value, dict) and "low" in value and "high" in value:
+    if isinstance(value, dict) and _is_word(value.get("low")) and _is_word(value.get("high")):
         low, high = int(value["low"]), int(value["high"])
         unsigned = bool(value.get("unsigned"))
         combined = (high << 32) | (low & 0xFFFFFFFF)

@@ -55,7 +55,7 @@ class PriorityLock:
         except asyncio.CancelledError:
             if waiter.done() and not waiter.cancelled():
                 self.release()  # handed over just as we were cancelled: pass it on
-            else:
+            elif waiter in queue:  # release() drops cancelled waiters it meets on its own
                 queue.remove(waiter)
             raise
 

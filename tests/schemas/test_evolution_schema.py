@@ -222,3 +222,20 @@ def test_receipt_without_key_id_is_rejected() -> None:
 def test_non_object_body_is_rejected() -> None:
     with pytest.raises(PayloadError):
         parse_evolution_webhook(["not", "an", "object"])
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        {"low": None, "high": 0},
+        {"low": 1, "high": "x"},
+        {"low": True, "high": 0},
+        {"low": 1.5, "high": 0},
+    ],
+)
+def test_malformed_long_object_is_a_payload_error(value: object) -> None:
+    # Found by the hostile-input suite: a null word used to crash with a 500 (int(None)).
+    raw = sample("messages-upsert-text.json")
+    raw["data"]["messageTimestamp"] = value
+    with pytest.raises(PayloadError):
+        parse_evolution_webhook(raw)

@@ -62,3 +62,21 @@ async def test_tasks_started_from_urgent_code_can_drop_the_urgency() -> None:
 
         seen.append(priority._urgent.get())
     assert seen == [False, True]
+
+
+async def test_waiter_cancelled_after_release_skipped_it_does_not_crash() -> None:
+    # release() drops a cancelled waiter from its queue before the waiter's task runs its
+    # cancellation handler, which then must not try to remove it a second time.
+    lock = PriorityLock()
+    await lock.acquire()
+    first = asyncio.create_task(lock.acquire())
+    second = asyncio.create_task(lock.acquire())
+    await asyncio.sleep(0)
+    first.cancel()
+    lock.release()  # skips the cancelled waiter, hands the lock to `second`
+    results = await asyncio.gather(first, second, return_exceptions=True)
+    assert isinstance(results[0], asyncio.CancelledError)
+    assert results[1] is None
+    assert lock.locked()
+    lock.release()
+    assert not lock.locked()
