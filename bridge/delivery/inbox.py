@@ -116,9 +116,8 @@ class InboxProcessor:
         try:
             async with self._slots:
                 while not self._stopping:
-                    if await self.process_next(contact_id):
-                        # SQLite work does not suspend: yield so webhooks and other lanes run.
-                        await asyncio.sleep(0)
+                    # SQLite work does not suspend: yield so webhooks and other lanes run.
+                    if await self.process_next(contact_id) and await self._more(contact_id):
                         continue
                     if contact_id in self._again:
                         self._again.discard(contact_id)
@@ -128,6 +127,16 @@ class InboxProcessor:
             if self._lanes.get(contact_id) is asyncio.current_task():
                 del self._lanes[contact_id]
             self._again.discard(contact_id)
+
+    async def _more(self, contact_id: int | None) -> bool:
+        """After an event: is another one waiting? A plain read, not a locked transaction (most
+        lanes end here); an event stored after it pokes the lane, which is still running."""
+        await asyncio.sleep(0)
+        try:
+            return await self._repository.has_pending_inbound(contact_id)
+        except Exception:
+            log.exception("inbox lane for contact %s could not look ahead", contact_id)
+            return True  # let process_next find out, under the lock
 
     async def process_next(self, contact_id: int | None) -> bool:
         """Process the contact's oldest pending event; False when there is none or it failed."""

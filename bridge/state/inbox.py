@@ -101,6 +101,15 @@ class InboxStore:
         )
         return None if row is None else _event_from_row(row)
 
+    async def has_pending_inbound(self, contact_id: int | None) -> bool:
+        where = "contact_id IS NULL" if contact_id is None else "contact_id = $1"
+        args = () if contact_id is None else (contact_id,)
+        row = await self._db.fetchrow(
+            f"SELECT 1 FROM inbound_event WHERE {where} AND status = 'pending' LIMIT 1",  # noqa: S608
+            *args,
+        )
+        return row is not None
+
     async def pending_inbound_contacts(self, limit: int) -> list[int | None]:
         """Contacts with pending events, the longest-waiting first (None = contactless events)."""
         rows = await self._db.fetch(

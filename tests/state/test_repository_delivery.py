@@ -56,9 +56,17 @@ async def test_pending_contacts_oldest_first_and_contactless(repo: SqlRepository
     found = await repo.next_inbound(None)
     assert found is not None
     assert found.id == loose.id
+    assert await repo.has_pending_inbound(None)
     await repo.assign_inbound(loose.id, one)
     assert await repo.next_inbound(None) is None
+    assert not await repo.has_pending_inbound(None)
     assert await repo.pending_inbound_contacts(10) == [two, one]
+    first = await repo.next_inbound(two)
+    assert first is not None
+    assert await repo.has_pending_inbound(two)
+    await repo.mark_processed(first.id)
+    assert not await repo.has_pending_inbound(two)
+    assert await repo.has_pending_inbound(one)
 
 
 async def test_inbound_failure_goes_dead_after_max_attempts(repo: SqlRepository) -> None:
