@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 from abc import ABC, abstractmethod
 from contextlib import AbstractAsyncContextManager
@@ -55,6 +56,14 @@ class Database(ABC):
     @abstractmethod
     def transaction(self, *, lock: LockKey | None = None) -> AbstractAsyncContextManager[None]:
         """Open (or join) a transaction; with `lock`, hold that key's lock until it ends."""
+
+    def grouped(self) -> AbstractAsyncContextManager[None]:
+        """Statements that may share one commit where a commit is the expensive part (SQLite).
+
+        Not a promise of atomicity: on PostgreSQL each statement still commits on its own
+        (one round trip each, no BEGIN/COMMIT added).
+        """
+        return contextlib.nullcontext()
 
     @abstractmethod
     async def execute(self, sql: str, *args: Any) -> int:

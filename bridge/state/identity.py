@@ -77,7 +77,9 @@ class IdentityStore(ContactStore):
             contacts = {c.id: c for c in found.values()}
             if not contacts:
                 contact = await self._create(instance, phone_jid, lid, push_name)
-            elif len(contacts) == 1:
+                await self._add_aliases(contact, jids)  # the new row already holds the rest
+                return contact
+            if len(contacts) == 1:
                 contact = next(iter(contacts.values()))
             else:
                 older, newer = sorted(contacts.values(), key=lambda c: (c.created_at_ms, c.id))
@@ -139,7 +141,8 @@ class IdentityStore(ContactStore):
             now,
         )
         assert row is not None
-        log.info("contact created contact=%s/%s id=%s", instance, primary, row["id"])
+        # DEBUG: one per new customer is hot-path volume; the admin API shows every contact.
+        log.debug("contact created contact=%s/%s id=%s", instance, primary, row["id"])
         return contact_from_row(row)
 
     async def _complete(
@@ -152,15 +155,7 @@ class IdentityStore(ContactStore):
     ) -> None:
         """Add missing aliases and fill in the JIDs/name the contact row does not know yet."""
         now = self._clock.now_ms()
-        for jid in jids:
-            await self._db.execute(
-                "INSERT INTO contact_aliases (instance, jid, contact_id, created_at_ms) "
-                "VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
-                contact.instance,
-                jid,
-                contact.id,
-                now,
-            )
+        await self._add_aliases(contact, jids)
         contact.wa_phone_jid = phone_jid or contact.wa_phone_jid
         contact.wa_lid = lid or contact.wa_lid
         # Reply to the phone JID when known (sendable everywhere); LID-only contacts use the LID.
@@ -177,6 +172,18 @@ class IdentityStore(ContactStore):
             contact.push_name,
             now,
         )
+
+    async def _add_aliases(self, contact: Contact, jids: list[WaJid]) -> None:
+        now = self._clock.now_ms()
+        for jid in jids:
+            await self._db.execute(
+                "INSERT INTO contact_aliases (instance, jid, contact_id, created_at_ms) "
+                "VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+                contact.instance,
+                jid,
+                contact.id,
+                now,
+            )
 
     async def _merge(self, keep: Contact, drop: Contact) -> Contact:
         """Fold `drop` into `keep`: every row of `drop` moves over, then `drop` is deleted."""

@@ -54,6 +54,7 @@ class Repository(Protocol):
     async def migrate(self) -> int: ...
     async def ping(self) -> None: ...
     def transaction(self, *, lock: LockKey | None = None) -> AbstractAsyncContextManager[None]: ...
+    def grouped(self) -> AbstractAsyncContextManager[None]: ...
 
     async def resolve_contact(
         self,
@@ -136,6 +137,9 @@ class SqlRepository(IdentityStore, OutboxStore):
 
     def transaction(self, *, lock: LockKey | None = None) -> AbstractAsyncContextManager[None]:
         return self._db.transaction(lock=lock)
+
+    def grouped(self) -> AbstractAsyncContextManager[None]:
+        return self._db.grouped()
 
     async def __aenter__(self) -> SqlRepository:
         await self.start()
