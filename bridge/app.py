@@ -13,6 +13,7 @@ from aiohttp import web
 from bridge.clock import Clock, SystemClock
 from bridge.delivery.inbox import InboxProcessor
 from bridge.delivery.outbox import OutboxRoute, OutboxWorker
+from bridge.delivery.pressure import WebhookPressure
 from bridge.departments import Departments, load_departments
 from bridge.flows.context import FlowHandler
 from bridge.flows.dispatch import build_dispatch
@@ -26,6 +27,7 @@ from bridge.keys import (
     METRICS,
     OUTBOX,
     OUTBOX_ROUTES,
+    PRESSURE,
     READINESS,
     REPOSITORY,
     SETTINGS,
@@ -87,8 +89,14 @@ async def workers_ctx(app: web.Application) -> AsyncIterator[None]:
     )
     # Each wakes the other: processed events may have enqueued calls, and results of calls
     # come back as inbox events.
+    pressure = app[PRESSURE]
     inbox = InboxProcessor(
-        repository, dispatch, on_processed=lambda: outbox.wake(), metrics=metrics, clock=clock
+        repository,
+        dispatch,
+        on_processed=lambda: outbox.wake(),
+        metrics=metrics,
+        clock=clock,
+        pressure=pressure,
     )
     outbox = OutboxWorker(
         repository,
@@ -97,6 +105,7 @@ async def workers_ctx(app: web.Application) -> AsyncIterator[None]:
         on_feedback=inbox.poke,
         metrics=metrics,
         dispatch=dispatch,
+        pressure=pressure,
     )
     app[OUTBOX], app[INBOX] = outbox, inbox
     outbox.start()
@@ -153,6 +162,7 @@ def create_app(
     app[READINESS] = Readiness()
     app[METRICS] = Metrics()
     app[TRANSPORTS] = transports or UpstreamTransports()
+    app[PRESSURE] = WebhookPressure()
     app[DEPARTMENTS] = departments or load_departments(settings.bridge_departments_file)
     app[EVENT_ROUTES] = {}
     app[OUTBOX_ROUTES] = {}

@@ -7,6 +7,7 @@ from aiohttp import web
 from bridge.clock import Clock
 from bridge.delivery.inbox import InboxProcessor
 from bridge.delivery.outbox import OutboxRoute, OutboxWorker
+from bridge.delivery.pressure import WebhookPressure
 from bridge.departments import Departments
 from bridge.flows.context import FlowHandler
 from bridge.health import Readiness
@@ -28,3 +29,4 @@ OUTBOX_ROUTES = web.AppKey("bridge.outbox_routes", dict[str, OutboxRoute])
 METRICS = web.AppKey("bridge.metrics", Metrics)
 OUTBOX = web.AppKey("bridge.outbox", OutboxWorker)
 INBOX = web.AppKey("bridge.inbox", InboxProcessor)
+PRESSURE = web.AppKey("bridge.webhook_pressure", WebhookPressure)

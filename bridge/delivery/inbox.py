@@ -15,6 +15,7 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from bridge.clock import Clock, SystemClock
+from bridge.delivery.pressure import WebhookPressure
 from bridge.metrics import Metrics
 from bridge.state.priority import background_storage
 from bridge.state.records import InboundEvent
@@ -37,6 +38,7 @@ class InboxProcessor:
         on_processed: Callable[[], None] = lambda: None,
         metrics: Metrics | None = None,
         clock: Clock | None = None,
+        pressure: WebhookPressure | None = None,
     ) -> None:
         self._repository = repository
         self._dispatch = dispatch
@@ -46,6 +48,7 @@ class InboxProcessor:
         self._on_processed = on_processed
         self._metrics = metrics or Metrics()
         self._clock = clock or SystemClock()
+        self._pressure = pressure
         self._lanes: dict[int | None, asyncio.Task[None]] = {}
         self._again: set[int | None] = set()
         self._sweeper: asyncio.Task[None] | None = None
@@ -116,7 +119,9 @@ class InboxProcessor:
         try:
             async with self._slots:
                 while not self._stopping:
-                    # SQLite work does not suspend: yield so webhooks and other lanes run.
+                    if self._pressure is not None:
+                        await self._pressure.give_way()
+                    # SQLite work does not suspend: `_more` yields so webhooks and lanes run.
                     if await self.process_next(contact_id) and await self._more(contact_id):
                         continue
                     if contact_id in self._again:

@@ -19,6 +19,7 @@ from typing import Any
 
 from bridge.clock import Clock
 from bridge.delivery.backoff import BackoffPolicy
+from bridge.delivery.pressure import WebhookPressure
 from bridge.errors import PermanentDeliveryError, RetryableDeliveryError, StorageUnavailable
 from bridge.metrics import Metrics, target_of
 from bridge.state.records import InboundEvent, OutboxItem
@@ -75,6 +76,7 @@ class OutboxWorker:
         on_feedback: Callable[[int | None], None] = lambda contact_id: None,
         metrics: Metrics | None = None,
         dispatch: Callable[[InboundEvent], Awaitable[None]] | None = None,
+        pressure: WebhookPressure | None = None,
     ) -> None:
         self._repository = repository
         self._routes = routes
@@ -86,6 +88,7 @@ class OutboxWorker:
         self._on_feedback = on_feedback
         self._metrics = metrics or Metrics()
         self._dispatch = dispatch
+        self._pressure = pressure
         self.worker_id = uuid.uuid4().hex[:12]
         self._wake = asyncio.Event()
         self._stopping = False
@@ -138,6 +141,8 @@ class OutboxWorker:
                 self._wake.clear()
                 free = self._concurrency - len(inflight)
                 claimed: list[OutboxItem] = []
+                if free > 0 and self._pressure is not None:
+                    await self._pressure.give_way()
                 if free > 0:
                     try:
                         claimed = await self._claim(free)

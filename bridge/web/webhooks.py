@@ -14,7 +14,7 @@ from aiohttp import web
 
 from bridge.delivery import ingest
 from bridge.errors import PayloadError, StorageUnavailable
-from bridge.keys import CLOCK, DEPARTMENTS, INBOX, METRICS, REPOSITORY, SETTINGS
+from bridge.keys import CLOCK, DEPARTMENTS, INBOX, METRICS, PRESSURE, REPOSITORY, SETTINGS
 from bridge.schemas.chatwoot import CwConversationEvent, CwMessageEvent, parse_chatwoot_webhook
 from bridge.schemas.evolution import (
     MessagesUpsertEvent,
@@ -73,12 +73,15 @@ async def _store(
 ) -> web.Response:
     webhooks = request.app[METRICS].webhooks
     if isinstance(event, ingest.Skip):
-        log.info("webhook acknowledged, not stored: %s", event.reason)
+        # Half of all webhooks are echoes of the bridge's own messages: counted, logged at DEBUG.
+        log.debug("webhook acknowledged, not stored: %s", event.reason)
         webhooks.labels(source, "ignored").inc()
         return web.json_response({"ok": True, "stored": False})
     repository = request.app[REPOSITORY]
     stored = await repository.record_inbound(event)
     webhooks.labels(source, "stored" if stored else "duplicate").inc()
+    if stored:
+        request.app[PRESSURE].stored()
     # Poke the lane for duplicates too: the first copy may be stored but not yet processed.
     request.app[INBOX].poke(event.contact_id)
     return web.json_response({"ok": True, "stored": stored, "duplicate": not stored})
@@ -96,10 +99,13 @@ async def handle_evolution_webhook(request: web.Request) -> web.Response:
         return await _store(
             request, ingest.EVOLUTION, ingest.Skip(f"evolution {parsed.event} is not acted on")
         )
-    event = await ingest.whatsapp_message_event(
-        request.app[REPOSITORY], parsed, document, request.app[CLOCK].now_ms()
-    )
-    return await _store(request, ingest.EVOLUTION, event)
+    repository = request.app[REPOSITORY]
+    # A new customer's contact and first event share one commit on SQLite.
+    async with repository.grouped():
+        event = await ingest.whatsapp_message_event(
+            repository, parsed, document, request.app[CLOCK].now_ms()
+        )
+        return await _store(request, ingest.EVOLUTION, event)
 
 
 async def handle_chatwoot_webhook(request: web.Request) -> web.Response:
