@@ -2,9 +2,13 @@
 
 Customer turns that arrive while a call is in flight are queued in the bot session and sent one
 by one when the answer is back, so a reply is always matched against the menu the customer saw.
+While a menu is open, a queued turn that fits none of its items is skipped when the customer has
+written again since: Typebot would only answer it with "Invalid message" and the same menu, so a
+customer who wrote on while the bot was busy gets one answer, and their choice is not held up
+behind a backlog of re-prompts (every line stays in the transcript the agent reads).
 A failed continueChat is not retried blindly (it is not idempotent): the customer gets a short
-apology and their next message continues. A session Typebot no longer knows (404) or one idle
-longer than the timeout starts afresh.
+apology and their next message continues, matched against the menu they still see. A session
+Typebot no longer knows (404) or one idle longer than the timeout starts afresh.
 """
 
 from __future__ import annotations
@@ -111,8 +115,9 @@ async def _continue(
     chosen = match_choice(turn.text, turn.reply_id, items) if items else None
     # Typebot matches choices exactly (case-sensitive): send the item label and its id.
     text, reply_id = (chosen.content, chosen.id) if chosen else (turn.text, None)
+    # The menu stays known until the answer replaces it: if the call fails, the customer's next
+    # message is still matched against the menu they are looking at.
     session.inflight = True
-    session.pending_choices = None
     await save_bot_session(ctx.repository.database, session)
     await ctx.enqueue(
         effects.CONTINUE_CHAT,
@@ -162,9 +167,22 @@ async def handle_typebot_reply(ctx: FlowContext, event: InboundEvent) -> None:
             await start_handoff(ctx, contact, session, department, "typebot flow ended on choice")
         return
     if session.queued and contact.state == ContactState.BOT_HANDLED:
-        await _continue(ctx, contact, session, session.queued.pop(0))
+        await _continue(ctx, contact, session, _next_turn(session))
         return
     await save_bot_session(ctx.repository.database, session)
+
+
+def _next_turn(session: BotSession) -> QueuedTurn:
+    """Take the next queued turn, skipping those that fit no item of the open menu and are
+    followed by another turn (Typebot would only re-prompt them). Without a menu (text input)
+    every turn is an answer that counts, so none is skipped."""
+    items = [ChoiceItem(c["id"], c["content"]) for c in session.pending_choices or []]
+    while items and len(session.queued) > 1:
+        head = session.queued[0]
+        if match_choice(head.text, head.reply_id, items) is not None:
+            break
+        session.queued.pop(0)
+    return session.queued.pop(0)
 
 
 async def handle_typebot_failed(ctx: FlowContext, event: InboundEvent) -> None:
@@ -184,7 +202,7 @@ async def handle_typebot_failed(ctx: FlowContext, event: InboundEvent) -> None:
         await effects.send_whatsapp_text(ctx, contact, FALLBACK_TEXT, f"tb-failed:{event.id}")
         await _append_bot_line(ctx, contact, FALLBACK_TEXT)
     if session.queued and session.tb_session_id is not None:
-        await _continue(ctx, contact, session, session.queued.pop(0))
+        await _continue(ctx, contact, session, _next_turn(session))
         return
     session.queued.clear()
     await save_bot_session(ctx.repository.database, session)
