@@ -35,6 +35,7 @@ class InboxProcessor:
         max_attempts: int = 5,
         concurrency: int = 32,
         sweep_interval_s: float = 2.0,
+        max_waiting: int = 10_000,
         on_processed: Callable[[], None] = lambda: None,
         metrics: Metrics | None = None,
         clock: Clock | None = None,
@@ -43,7 +44,7 @@ class InboxProcessor:
         self._repository = repository
         self._dispatch = dispatch
         self._max_attempts = max_attempts
-        self._slots = asyncio.Semaphore(concurrency)
+        self._concurrency = concurrency
         self._sweep_interval_s = sweep_interval_s
         self._on_processed = on_processed
         self._metrics = metrics or Metrics()
@@ -51,7 +52,14 @@ class InboxProcessor:
         self._pressure = pressure
         self._lanes: dict[int | None, asyncio.Task[None]] = {}
         self._again: set[int | None] = set()
+        # Contacts poked while every lane was busy, oldest first: an entry is ~100 bytes where a
+        # waiting task was ~2 KB. Past `max_waiting` (a burst of 100,000 new customers) they are
+        # left to the sweep, which finds them again from their stored events.
+        self._waiting: dict[int | None, None] = {}
+        self._max_waiting = max_waiting
+        self._overflow = False
         self._sweeper: asyncio.Task[None] | None = None
+        self._refill: asyncio.Task[None] | None = None
         self._stopping = False
 
     # -- lifecycle ------------------------------------------------------------------------
@@ -69,9 +77,11 @@ class InboxProcessor:
 
     async def stop(self, timeout_s: float = 5.0) -> None:
         self._stopping = True
-        tasks = [t for t in [self._sweeper, *self._lanes.values()] if t is not None]
-        if self._sweeper is not None:
-            self._sweeper.cancel()
+        self._waiting.clear()  # their events are stored: the next start finds them
+        tasks = [t for t in [self._sweeper, self._refill, *self._lanes.values()] if t is not None]
+        for sweeper in (self._sweeper, self._refill):
+            if sweeper is not None:
+                sweeper.cancel()
         done, pending = await asyncio.wait(tasks, timeout=timeout_s) if tasks else (set(), set())
         for task in pending:
             task.cancel()
@@ -89,20 +99,59 @@ class InboxProcessor:
         lane = self._lanes.get(contact_id)
         if lane is not None and not lane.done():
             self._again.add(contact_id)
-            return
-        self._lanes[contact_id] = asyncio.create_task(self._run_lane(contact_id))
+        elif len(self._lanes) < self._concurrency:
+            self._lanes[contact_id] = asyncio.create_task(self._run_lane(contact_id))
+        elif len(self._waiting) < self._max_waiting:
+            self._waiting[contact_id] = None
+        else:
+            self._overflow = True
+
+    def _next_waiting(self) -> None:
+        """A lane ended: start the longest-waiting contact's, and refill from storage when the
+        waiting list overflowed and has room again."""
+        while self._waiting and len(self._lanes) < self._concurrency and not self._stopping:
+            contact_id = next(iter(self._waiting))
+            del self._waiting[contact_id]
+            self.poke(contact_id)
+        if self._overflow and len(self._waiting) <= self._max_waiting // 2:
+            self._overflow = False  # set again by the sweep if there is still more
+            self._sweep_soon()
 
     async def drain(self) -> None:
-        """Wait until no lane is running (tests)."""
-        while self._lanes:
+        """Wait until no lane is running or waiting (tests)."""
+        while self._lanes or self._waiting or self._overflow or self._refilling:
             await asyncio.gather(*list(self._lanes.values()), return_exceptions=True)
+            if self._refill is not None:
+                await asyncio.gather(self._refill, return_exceptions=True)
+            if self._overflow and not self._lanes:
+                self._overflow = False
+                await self.sweep()
+
+    @property
+    def _refilling(self) -> bool:
+        return self._refill is not None and not self._refill.done()
 
     async def sweep(self) -> int:
-        """Poke every contact with pending events (start-up recovery and stragglers)."""
-        contact_ids = await self._repository.pending_inbound_contacts(1000)
+        """Poke contacts with pending events, oldest first (start-up recovery, stragglers, and
+        contacts left out while the waiting list was full)."""
+        limit = min(max(0, self._max_waiting - len(self._waiting)) + self._concurrency, 1000)
+        contact_ids = await self._repository.pending_inbound_contacts(limit)
         for contact_id in contact_ids:
             self.poke(contact_id)
+        if len(contact_ids) == limit:
+            self._overflow = True  # maybe more than there was room for: refill as lanes end
         return len(contact_ids)
+
+    def _sweep_soon(self) -> None:
+        if self._stopping or (self._refill is not None and not self._refill.done()):
+            return
+        self._refill = asyncio.create_task(self._sweep_quietly(), name="inbox-refill")
+
+    async def _sweep_quietly(self) -> None:
+        try:
+            await self.sweep()
+        except Exception:
+            log.exception("inbox refill sweep failed; the periodic sweep retries")
 
     async def _sweep_forever(self) -> None:
         while True:
@@ -117,21 +166,21 @@ class InboxProcessor:
     async def _run_lane(self, contact_id: int | None) -> None:
         background_storage()  # a lane poked from a webhook must not inherit its urgency
         try:
-            async with self._slots:
-                while not self._stopping:
-                    if self._pressure is not None:
-                        await self._pressure.give_way()
-                    # SQLite work does not suspend: `_more` yields so webhooks and lanes run.
-                    if await self.process_next(contact_id) and await self._more(contact_id):
-                        continue
-                    if contact_id in self._again:
-                        self._again.discard(contact_id)
-                        continue
-                    break
+            while not self._stopping:
+                if self._pressure is not None:
+                    await self._pressure.give_way()
+                # SQLite work does not suspend: `_more` yields so webhooks and lanes run.
+                if await self.process_next(contact_id) and await self._more(contact_id):
+                    continue
+                if contact_id in self._again:
+                    self._again.discard(contact_id)
+                    continue
+                break
         finally:
             if self._lanes.get(contact_id) is asyncio.current_task():
                 del self._lanes[contact_id]
             self._again.discard(contact_id)
+            self._next_waiting()
 
     async def _more(self, contact_id: int | None) -> bool:
         """After an event: is another one waiting? A plain read, not a locked transaction (most

@@ -202,3 +202,36 @@ async def test_inline_feedback_is_applied_with_the_settlement_and_never_stored(
     assert stored is not None
     assert stored.kind == "wa.send.done"
     assert stored.payload["result"] == {"wa_message_id": "WA-broken"}
+
+
+async def test_a_burst_holds_bounded_lanes_and_every_event_is_still_processed_in_order(
+    repo: SqlRepository,
+) -> None:
+    handled: dict[int | None, list[str]] = {}
+    inbox: InboxProcessor | None = None
+    most_lanes = most_waiting = 0
+
+    async def dispatch(event: InboundEvent) -> None:
+        nonlocal most_lanes, most_waiting
+        assert inbox is not None
+        most_lanes = max(most_lanes, inbox.active_lanes)
+        most_waiting = max(most_waiting, len(inbox._waiting))
+        handled.setdefault(event.contact_id, []).append(event.external_id)
+        await asyncio.sleep(0)
+
+    inbox = InboxProcessor(repo, dispatch, concurrency=2, max_waiting=3)
+    contacts = [await new_contact(repo, n) for n in range(1, 21)]
+    for round_ in range(3):
+        for contact_id in contacts:
+            event = InboundEvent("evolution", f"{contact_id}:{round_}", "k", {}, contact_id)
+            assert await repo.record_inbound(event)
+            inbox.poke(contact_id)  # what every stored webhook does
+    assert inbox.active_lanes <= 2
+    assert len(inbox._waiting) <= 3
+    await inbox.drain()
+
+    assert most_lanes <= 2
+    assert most_waiting <= 3
+    assert set(handled) == set(contacts)  # the ones left out were found again by a sweep
+    for contact_id in contacts:
+        assert handled[contact_id] == [f"{contact_id}:{r}" for r in range(3)]
