@@ -19,6 +19,7 @@ from typing import Any
 
 from bridge.clock import Clock
 from bridge.delivery.backoff import BackoffPolicy
+from bridge.delivery.inbox import Dispatch
 from bridge.delivery.pressure import WebhookPressure
 from bridge.errors import PermanentDeliveryError, RetryableDeliveryError, StorageUnavailable
 from bridge.metrics import Metrics, target_of
@@ -75,7 +76,7 @@ class OutboxWorker:
         poll_interval_s: float = 1.0,
         on_feedback: Callable[[int | None], None] = lambda contact_id: None,
         metrics: Metrics | None = None,
-        dispatch: Callable[[InboundEvent], Awaitable[None]] | None = None,
+        dispatch: Dispatch | None = None,
         pressure: WebhookPressure | None = None,
     ) -> None:
         self._repository = repository
@@ -216,8 +217,11 @@ class OutboxWorker:
             follow_up = None
             if route.feedback and delivered.feedback:
                 follow_up = self._feedback(item, "done", {"result": delivered.result})
-            inline = follow_up is not None and route.inline_feedback
-            if inline and follow_up is not None and await self._inline(item, follow_up):
+            if (
+                follow_up is not None
+                and route.inline_feedback
+                and await self._inline(item, follow_up)
+            ):
                 return
             await self._settle(
                 "delivered", lambda: self._repository.mark_delivered(item.id, follow_up)
