@@ -8,7 +8,7 @@ from typing import Any
 
 from benchmarks.bridge_proc import ServerProcess
 from benchmarks.context import BenchContext
-from benchmarks.loadgen import Request, Target, closed_loop, open_loop
+from benchmarks.loadgen import LoadResult, Request, Target, closed_loop, open_loop
 from benchmarks.payloads import Secrets, evolution_request, evolution_upsert, phone_of
 from benchmarks.report import percentiles
 from benchmarks.story import hand_off
@@ -32,13 +32,10 @@ def first_contact_requests(
     ]
 
 
-async def run_limit(
-    server: ServerProcess, requests: list[Request], concurrency: int
+def _summary(
+    result: LoadResult, concurrency: int, *, own_cpu_s: float, **server_cpu_s: float
 ) -> dict[str, Any]:
-    cpu0, own0 = server.cpu_seconds(), time.process_time()
-    result = await closed_loop(
-        [Target("127.0.0.1", server.port)], requests, concurrency=concurrency
-    )
+    """A closed-loop run as reported; `server_cpu_s` names the measured server's CPU."""
     return {
         "requests": result.sent,
         "ok": result.ok,
@@ -47,10 +44,20 @@ async def run_limit(
         "elapsed_s": round(result.elapsed_s, 3),
         "rps": round(result.ok_per_s, 1),
         "concurrency": concurrency,
-        "server_cpu_s": round(server.cpu_seconds() - cpu0, 2),
-        "loadgen_cpu_s": round(time.process_time() - own0, 2),
+        **{name: round(cpu, 2) for name, cpu in server_cpu_s.items()},
+        "loadgen_cpu_s": round(time.process_time() - own_cpu_s, 2),
         "latency_ms": percentiles(result.latencies_ms),
     }
+
+
+async def run_limit(
+    server: ServerProcess, requests: list[Request], concurrency: int
+) -> dict[str, Any]:
+    cpu0, own0 = server.cpu_seconds(), time.process_time()
+    result = await closed_loop(
+        [Target("127.0.0.1", server.port)], requests, concurrency=concurrency
+    )
+    return _summary(result, concurrency, server_cpu_s=server.cpu_seconds() - cpu0, own_cpu_s=own0)
 
 
 async def run_ingest(
@@ -59,18 +66,7 @@ async def run_ingest(
     """Webhooks accepted (committed, 200) per second; processing runs behind, as in production."""
     cpu0, own0 = ctx.cpu_seconds(), time.process_time()
     result = await closed_loop(ctx.targets, requests, concurrency=concurrency)
-    out = {
-        "requests": result.sent,
-        "ok": result.ok,
-        "errors": result.errors,
-        "statuses": dict(result.statuses),
-        "elapsed_s": round(result.elapsed_s, 3),
-        "rps": round(result.ok_per_s, 1),
-        "concurrency": concurrency,
-        "bridge_cpu_s": round(ctx.cpu_seconds() - cpu0, 2),
-        "loadgen_cpu_s": round(time.process_time() - own0, 2),
-        "latency_ms": percentiles(result.latencies_ms),
-    }
+    out = _summary(result, concurrency, bridge_cpu_s=ctx.cpu_seconds() - cpu0, own_cpu_s=own0)
     out["settled"] = await ctx.settle(timeout_s=120.0)
     return out
 

@@ -26,7 +26,7 @@ class WebhookPressure:
         self._window_start = 0.0
         self._in_window = 0
         self._last_window = 0
-        self.waits = 0  # background steps that waited for a burst (for tests and metrics)
+        self.waits = 0  # background steps that waited for a burst
 
     def stored(self) -> None:
         """A webhook's event was stored (it will need processing)."""

@@ -111,7 +111,7 @@ class SqliteDatabase(Database):
             conn.close()
             raise
         if self.path != ":memory:":
-            self._checkpointer = _Checkpointer(self.path)
+            self._checkpointer = _Checkpointer(self.path, conn)
             self._checkpointer.start()
         log.info("sqlite database opened path=%s", self.path)
 
@@ -166,8 +166,6 @@ class SqliteDatabase(Database):
             except BaseException:
                 _rollback(conn)  # never leave the shared connection inside a transaction
                 raise
-        if self._checkpointer is not None:
-            self._checkpointer.commits += 1
 
     async def _run(self, conn: sqlite3.Connection, sql: str, args: tuple[Any, ...]) -> int:
         cursor = await self._cursor(conn, sql, args)
@@ -248,12 +246,13 @@ class _Checkpointer:
     so doing them here keeps disk flushes off the event loop.
     """
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, writer: sqlite3.Connection) -> None:
         self._path = path
+        self._writer = writer  # read on the loop thread only: its count of changed rows
+        self._checkpointed_changes = writer.total_changes
         self._conn: sqlite3.Connection | None = None
         self._task: asyncio.Task[None] | None = None
         self._stopping = asyncio.Event()
-        self.commits = 0
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._loop(), name="sqlite-checkpoint")
@@ -271,9 +270,10 @@ class _Checkpointer:
         while not self._stopping.is_set():
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stopping.wait(), CHECKPOINT_INTERVAL_S)
-            if self.commits == 0 or self._stopping.is_set():
+            changes = self._writer.total_changes  # every write, in a transaction or not
+            if changes == self._checkpointed_changes or self._stopping.is_set():
                 continue
-            self.commits = 0
+            self._checkpointed_changes = changes
             try:
                 await asyncio.to_thread(self._checkpoint)
             except sqlite3.Error as exc:
