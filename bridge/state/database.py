@@ -65,6 +65,11 @@ class Database(ABC):
         """
         return contextlib.nullcontext()
 
+    def holds_write_lock(self) -> bool:
+        """True when this task is inside a transaction that already excludes every other writer
+        (SQLite's BEGIN IMMEDIATE): what it has read cannot change until it commits."""
+        return False
+
     @abstractmethod
     async def execute(self, sql: str, *args: Any) -> int:
         """Run one statement; returns the number of affected rows."""

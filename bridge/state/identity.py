@@ -72,8 +72,11 @@ class IdentityStore(ContactStore):
         current = self._settled(found, phone_jid, lid, push_name)
         if current is not None:  # fast path: nothing to write, no lock needed
             return current
+        # Read again under the lock, unless the caller's transaction already excluded writers.
+        stable = self._db.holds_write_lock()
         async with self._db.transaction(lock=f"identity:{instance}"):
-            found = await self._lookup(instance, jids)
+            if not stable:
+                found = await self._lookup(instance, jids)
             contacts = {c.id: c for c in found.values()}
             if not contacts:
                 contact = await self._create(instance, phone_jid, lid, push_name)

@@ -26,7 +26,8 @@ from typing import Any
 from bridge.errors import StorageUnavailable
 from bridge.state.database import Database, LockKey, Row, lock_name
 from bridge.state.locks import KeyedLocks
-from bridge.state.priority import PriorityLock
+from bridge.state.priority import PriorityLock, urgent_storage
+from bridge.state.sqlite_group import CommitGroup
 
 log = logging.getLogger(__name__)
 
@@ -91,6 +92,10 @@ class SqliteDatabase(Database):
         self._conn_lock = PriorityLock()
         self._in_txn: ContextVar[bool] = ContextVar(f"bridge_sqlite_txn_{id(self)}", default=False)
         self._checkpointer: _Checkpointer | None = None
+        self._group: CommitGroup | None = None
+        self._commits: set[asyncio.Task[None]] = set()
+        self.commits = 0  # group commits so far, and the transactions they carried
+        self.committed_members = 0
 
     async def start(self) -> None:
         if self._conn is not None:
@@ -116,6 +121,8 @@ class SqliteDatabase(Database):
         log.info("sqlite database opened path=%s", self.path)
 
     async def close(self) -> None:
+        if self._commits:  # the open group commits before the connection closes
+            await asyncio.gather(*self._commits, return_exceptions=True)
         if self._checkpointer is not None:
             checkpointer, self._checkpointer = self._checkpointer, None
             await checkpointer.stop()
@@ -130,6 +137,9 @@ class SqliteDatabase(Database):
 
     def transaction(self, *, lock: LockKey | None = None) -> AbstractAsyncContextManager[None]:
         return self._transaction(lock)
+
+    def holds_write_lock(self) -> bool:
+        return self._in_txn.get()
 
     def grouped(self) -> AbstractAsyncContextManager[None]:
         # One commit instead of one per statement; nothing suspends inside, so the shared
@@ -152,20 +162,71 @@ class SqliteDatabase(Database):
     async def _exclusive_transaction(self) -> AsyncIterator[None]:
         async with self._conn_lock:
             conn = self._connection()
-            await self._run(conn, "BEGIN IMMEDIATE", ())
+            group = await self._open_group(conn)
+            group.members += 1
+            await self._run(conn, "SAVEPOINT member", ())
             token = self._in_txn.set(True)
             try:
                 yield
             except BaseException:
                 self._in_txn.reset(token)
-                _rollback(conn)
+                self._rollback_member(conn, group)
                 raise
             self._in_txn.reset(token)
-            try:
-                await self._run(conn, "COMMIT", ())
-            except BaseException:
-                _rollback(conn)  # never leave the shared connection inside a transaction
-                raise
+            await self._run(conn, "RELEASE member", ())
+        await group.wait()
+
+    async def _open_group(self, conn: sqlite3.Connection) -> CommitGroup:
+        """The open group transaction (holding the connection lock), or a new one."""
+        group = self._group
+        if group is not None and not group.broken and conn.in_transaction:
+            return group
+        if group is not None:  # SQLite rolled it back on its own (I/O error, disk full)
+            self._group = None
+            group.broken = True
+            group.settle(sqlite3.OperationalError("the transaction was rolled back"))
+        await self._run(conn, "BEGIN IMMEDIATE", ())
+        group = self._group = CommitGroup()
+        self._commits.add(asyncio.create_task(self._commit(group), name="sqlite-commit"))
+        return group
+
+    def _rollback_member(self, conn: sqlite3.Connection, group: CommitGroup) -> None:
+        try:
+            conn.execute("ROLLBACK TO member")
+            conn.execute("RELEASE member")
+        except sqlite3.Error:
+            # The savepoint is gone with the transaction: the whole group fails.
+            log.warning("sqlite rollback to savepoint failed", exc_info=True)
+            group.broken = True
+            if self._group is group:
+                self._group = None
+                _rollback(conn)
+                group.settle(sqlite3.OperationalError("the transaction was rolled back"))
+
+    async def _commit(self, group: CommitGroup) -> None:
+        """One COMMIT for every member that joined before the loop came back to it."""
+        try:
+            await asyncio.sleep(0)  # the members ready in this turn join first
+            with urgent_storage():  # FIFO with webhooks, ahead of background work
+                async with self._conn_lock:
+                    self._commit_now(group)
+        finally:
+            self._commits.discard(asyncio.current_task())
+
+    def _commit_now(self, group: CommitGroup) -> None:
+        if self._group is not group:
+            return  # already settled (broken, or committed by close())
+        self._group = None
+        conn = self._connection()
+        try:
+            conn.execute("COMMIT")
+        except sqlite3.Error as exc:
+            _rollback(conn)  # never leave the shared connection inside a transaction
+            group.settle(exc)
+            return
+        self.commits += 1
+        self.committed_members += group.members
+        group.settle(None)
 
     async def _run(self, conn: sqlite3.Connection, sql: str, args: tuple[Any, ...]) -> int:
         cursor = await self._cursor(conn, sql, args)
@@ -221,14 +282,22 @@ class SqliteDatabase(Database):
         if self._in_txn.get():
             return await self._run(conn, sql, args)
         async with self._conn_lock:
-            return await self._run(conn, sql, args)
+            group = self._group
+            count = await self._run(conn, sql, args)
+        if group is not None:  # it ran inside the open group: done once that commits
+            await group.wait()
+        return count
 
     async def fetch(self, sql: str, *args: Any) -> list[Row]:
         conn = self._connection()
         if self._in_txn.get():
             return await self._run_fetch(conn, sql, args)
         async with self._conn_lock:
-            return await self._run_fetch(conn, sql, args)
+            group = self._group
+            rows = await self._run_fetch(conn, sql, args)
+        if group is not None:  # it saw (or wrote) what the open group has not committed yet
+            await group.wait()
+        return rows
 
 
 def _rollback(conn: sqlite3.Connection) -> None:

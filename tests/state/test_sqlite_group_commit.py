@@ -1,0 +1,122 @@
+"""Concurrent SQLite transactions share one COMMIT, and nobody hears "done" before it."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from bridge.errors import StorageUnavailable
+from bridge.state.sqlite import SqliteDatabase
+
+
+@pytest.fixture
+async def db(tmp_path: Path) -> AsyncIterator[SqliteDatabase]:
+    database = SqliteDatabase(str(tmp_path / "g.db"))
+    await database.start()
+    await database.execute("CREATE TABLE parent (id INTEGER PRIMARY KEY)")
+    await database.execute(
+        "CREATE TABLE t (body TEXT NOT NULL, parent_id INTEGER REFERENCES parent (id) "
+        "DEFERRABLE INITIALLY DEFERRED)"
+    )
+    yield database
+    await database.close()
+
+
+def _durable_bodies(db: SqliteDatabase) -> list[str]:
+    """What another connection sees: only what is committed."""
+    other = sqlite3.connect(db.path)
+    try:
+        return sorted(row[0] for row in other.execute("SELECT body FROM t"))
+    finally:
+        other.close()
+
+
+async def test_ready_transactions_share_a_commit_and_each_returns_committed(
+    db: SqliteDatabase,
+) -> None:
+    seen_at_return: dict[str, bool] = {}
+
+    async def member(name: str) -> None:
+        async with db.transaction(lock=name):
+            await db.execute("INSERT INTO t (body) VALUES ($1)", name)
+        seen_at_return[name] = name in _durable_bodies(db)
+
+    commits_before = db.commits
+    names = [f"m{n:02d}" for n in range(20)]
+    await asyncio.gather(*(member(n) for n in names))
+    assert seen_at_return == dict.fromkeys(names, True)
+    assert _durable_bodies(db) == names
+    assert db.commits - commits_before < len(names)  # grouped: fewer commits than members
+    assert db.committed_members >= len(names)
+
+
+async def test_a_failing_member_rolls_back_alone(db: SqliteDatabase) -> None:
+    async def failing() -> None:
+        async with db.transaction(lock="bad"):
+            await db.execute("INSERT INTO t (body) VALUES ('bad')")
+            raise RuntimeError("flow failed")
+
+    async def fine(body: str) -> None:
+        async with db.transaction(lock=body):
+            await db.execute("INSERT INTO t (body) VALUES ($1)", body)
+
+    results = await asyncio.gather(fine("a"), failing(), fine("b"), return_exceptions=True)
+    assert results[0] is None
+    assert results[2] is None
+    assert isinstance(results[1], RuntimeError)
+    assert _durable_bodies(db) == ["a", "b"]
+
+
+async def test_a_failed_commit_reaches_every_member_and_the_next_group_works(
+    db: SqliteDatabase,
+) -> None:
+    async def member(body: str, parent_id: int | None) -> None:
+        async with db.transaction(lock=body):
+            await db.execute("INSERT INTO t (body, parent_id) VALUES ($1, $2)", body, parent_id)
+
+    # The orphan breaks the deferred foreign key, which only COMMIT checks: the whole group
+    # fails, the innocent member included, and is told so; nothing of it is stored.
+    results = await asyncio.gather(
+        member("innocent", None), member("orphan", 999), return_exceptions=True
+    )
+    assert all(isinstance(r, StorageUnavailable) for r in results), results
+    assert _durable_bodies(db) == []
+    await member("after", None)
+    assert _durable_bodies(db) == ["after"]
+
+
+async def test_a_statement_outside_a_transaction_waits_for_the_open_group(
+    db: SqliteDatabase,
+) -> None:
+    async def in_transaction() -> None:
+        async with db.transaction(lock="x"):
+            await db.execute("INSERT INTO t (body) VALUES ('in-txn')")
+
+    async def autocommit() -> bool:
+        await asyncio.sleep(0)  # runs while the group above is open, before its COMMIT
+        await db.execute("INSERT INTO t (body) VALUES ('autocommit')")
+        return "autocommit" in _durable_bodies(db)
+
+    _, durable_at_return = await asyncio.gather(in_transaction(), autocommit())
+    assert durable_at_return
+    assert _durable_bodies(db) == ["autocommit", "in-txn"]
+
+
+async def test_close_commits_the_open_group(tmp_path: Path) -> None:
+    db = SqliteDatabase(str(tmp_path / "c.db"))
+    await db.start()
+    await db.execute("CREATE TABLE t (body TEXT NOT NULL, parent_id INTEGER)")
+
+    async def member() -> None:
+        async with db.transaction(lock="late"):
+            await db.execute("INSERT INTO t (body) VALUES ('late')")
+
+    task = asyncio.create_task(member())
+    await asyncio.sleep(0)
+    await db.close()
+    await task
+    assert _durable_bodies(db) == ["late"]
