@@ -207,7 +207,9 @@ class InboxProcessor:
                     raise
                 await self._repository.mark_processed(event.id)
             waited_ms = max(0, self._clock.now_ms() - event.received_at_ms)
-            self._metrics.event_latency.labels(event.kind).observe(waited_ms / 1000)
+            self._metrics.child(self._metrics.event_latency, event.kind).observe(waited_ms / 1000)
+            if self._pressure is not None:
+                self._pressure.processed()
         except Exception as exc:
             if failed is None:
                 log.exception("inbox lane for contact %s failed", contact_id)

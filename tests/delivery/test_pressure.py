@@ -1,4 +1,4 @@
-"""Webhooks first: background work waits during a burst of stored events, never for long."""
+"""Webhooks first: background work waits while stored events outrun processing, never for long."""
 
 from __future__ import annotations
 
@@ -11,16 +11,32 @@ from tests.delivery.conftest import StartBridge
 from tests.delivery.harness import wa_message
 
 
-def test_steady_traffic_is_not_a_burst_and_a_burst_is() -> None:
-    pressure = WebhookPressure(burst_per_s=400.0, window_s=0.05)  # 20 events per window
+def test_traffic_that_is_kept_up_with_is_never_a_burst_at_any_rate() -> None:
+    pressure = WebhookPressure(burst_per_s=400.0, window_s=0.05)  # 20 stored per window
+    now = time.monotonic()
+    for _ in range(10):  # 20,000 events/s, each processed as it arrives
+        for _ in range(50):
+            now += 0.0001
+            pressure._roll(now)
+            pressure._stored += 1
+            pressure._roll(now)
+            pressure._processed += 1
+        assert not pressure.in_burst(now)
+
+
+def test_a_backlog_growing_faster_than_the_rate_is_a_burst_until_it_passes() -> None:
+    pressure = WebhookPressure(burst_per_s=400.0, window_s=0.05)  # 20 stored per window
     start = time.monotonic()
-    for n in range(19):
-        pressure._count(start + n * 0.002)
+    pressure._roll(start)
+    pressure._stored, pressure._processed = 19, 0
+    assert not pressure.in_burst(start + 0.04)  # below the rate: not a burst
+    pressure._stored = 30
+    pressure._processed = 15  # half processed: the backlog is not running away
     assert not pressure.in_burst(start + 0.04)
-    pressure._count(start + 0.045)
-    assert pressure.in_burst(start + 0.046)
+    pressure._processed = 14
+    assert pressure.in_burst(start + 0.04)
     # The full window still counts during the next one, then the burst is over.
-    pressure._count(start + 0.06)
+    pressure._roll(start + 0.06)
     assert pressure.in_burst(start + 0.07)
     assert not pressure.in_burst(start + 0.2)
 
@@ -65,7 +81,7 @@ async def test_give_way_resumes_when_the_burst_ends() -> None:
     assert time.monotonic() - started < 1.0  # two quiet windows end it, not the 5 s cap
 
 
-async def test_stored_webhooks_feed_the_pressure_and_duplicates_do_not(
+async def test_stored_and_processed_events_feed_the_pressure_and_duplicates_do_not(
     start_bridge: StartBridge,
 ) -> None:
     bridge = await start_bridge()
@@ -76,4 +92,9 @@ async def test_stored_webhooks_feed_the_pressure_and_duplicates_do_not(
         assert (await response.json())["stored"] is True
     duplicate = await bridge.post_evolution(wa_message("inst-demo", "27820000009", "P-0"))
     assert (await duplicate.json())["duplicate"] is True
-    assert pressure._in_window == 3
+    assert pressure._stored == 3
+    for _ in range(100):  # the lanes count what they process: the other half of the rule
+        if pressure._processed >= 3:
+            break
+        await asyncio.sleep(0.05)
+    assert pressure._processed >= 3
