@@ -7,8 +7,12 @@ or anything secret.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.metrics import MetricWrapperBase
+
+MetricT = TypeVar("MetricT", bound=MetricWrapperBase)
 
 _LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
 
@@ -16,6 +20,18 @@ _LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30,
 @dataclass
 class Metrics:
     registry: CollectorRegistry = field(default_factory=CollectorRegistry)
+    _children: dict[tuple[int, tuple[str, ...]], MetricWrapperBase] = field(
+        default_factory=dict, repr=False
+    )
+
+    def child(self, metric: MetricT, *values: str) -> MetricT:
+        """`metric.labels(*values)`, remembered: label sets are closed, and `labels()` takes a
+        lock and validates on every call (several per webhook and per delivery)."""
+        key = (id(metric), values)
+        found = self._children.get(key)
+        if found is None:
+            found = self._children[key] = metric.labels(*values)
+        return found  # type: ignore[return-value]
 
     def __post_init__(self) -> None:
         r = self.registry

@@ -212,7 +212,7 @@ class OutboxWorker:
             log.exception("outbox handler %s crashed", item.kind, extra={"item": item.id})
             await self._retry_or_dead(item, route, exc, None)
         else:
-            self._metrics.deliveries.labels(target, "delivered").inc()
+            self._metrics.child(self._metrics.deliveries, target, "delivered").inc()
             self.failing.pop(target, None)
             follow_up = None
             if route.feedback and delivered.feedback:
@@ -255,7 +255,8 @@ class OutboxWorker:
             return await asyncio.wait_for(route.handler(item), route.timeout_s)
         finally:
             elapsed = time.perf_counter() - started
-            self._metrics.delivery_latency.labels(target_of(item.kind)).observe(elapsed)
+            latency = self._metrics.delivery_latency
+            self._metrics.child(latency, target_of(item.kind)).observe(elapsed)
 
     async def _retry_or_dead(
         self,
@@ -282,7 +283,7 @@ class OutboxWorker:
         )
         due_ms = self._clock.now_ms() + delay_ms
         await self._settle("retry", lambda: self._repository.reschedule(item.id, due_ms, reason))
-        self._metrics.deliveries.labels(target_of(item.kind), "retry").inc()
+        self._metrics.child(self._metrics.deliveries, target_of(item.kind), "retry").inc()
         self.wake_later(delay_ms)
 
     def _note_failing(self, target: str, error: BaseException | None) -> None:
@@ -309,7 +310,7 @@ class OutboxWorker:
             error,
             extra={"item": item.id, "contact_id": item.contact_id},
         )
-        self._metrics.deliveries.labels(target_of(item.kind), "dead").inc()
+        self._metrics.child(self._metrics.deliveries, target_of(item.kind), "dead").inc()
 
         async def record() -> None:
             async with self._repository.transaction():

@@ -19,7 +19,7 @@ async def apply_trigger(
     await ctx.repository.save_contact(contact)
     await ctx.repository.record_transition(transition)
     if ctx.metrics is not None:
-        ctx.metrics.transitions.labels(trigger).inc()
+        ctx.metrics.child(ctx.metrics.transitions, trigger).inc()
 
 
 async def end_bot_phase(ctx: FlowContext, contact: Contact) -> None:

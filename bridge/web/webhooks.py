@@ -7,6 +7,7 @@ so Chatwoot (which never retries and fails slow answers) always gets a fast 200.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from collections.abc import Awaitable, Callable
 
@@ -62,29 +63,40 @@ def _counted(source: str, handler: Handler) -> Handler:
         try:
             return await handler(request)
         except (ApiError, PayloadError):
-            request.app[METRICS].webhooks.labels(source, "rejected").inc()
+            metrics = request.app[METRICS]
+            metrics.child(metrics.webhooks, source, "rejected").inc()
             raise
 
     return counted
 
 
+# The three answers, encoded once: every webhook gets one of them.
+_IGNORED = json.dumps({"ok": True, "stored": False}).encode()
+_STORED = json.dumps({"ok": True, "stored": True, "duplicate": False}).encode()
+_DUPLICATE = json.dumps({"ok": True, "stored": False, "duplicate": True}).encode()
+
+
+def _answer(body: bytes) -> web.Response:
+    return web.Response(body=body, content_type="application/json")
+
+
 async def _store(
     request: web.Request, source: str, event: InboundEvent | ingest.Skip
 ) -> web.Response:
-    webhooks = request.app[METRICS].webhooks
+    metrics = request.app[METRICS]
     if isinstance(event, ingest.Skip):
         # Half of all webhooks are echoes of the bridge's own messages: counted, logged at DEBUG.
         log.debug("webhook acknowledged, not stored: %s", event.reason)
-        webhooks.labels(source, "ignored").inc()
-        return web.json_response({"ok": True, "stored": False})
+        metrics.child(metrics.webhooks, source, "ignored").inc()
+        return _answer(_IGNORED)
     repository = request.app[REPOSITORY]
     stored = await repository.record_inbound(event)
-    webhooks.labels(source, "stored" if stored else "duplicate").inc()
+    metrics.child(metrics.webhooks, source, "stored" if stored else "duplicate").inc()
     if stored:
         request.app[PRESSURE].stored()
     # Poke the lane for duplicates too: the first copy may be stored but not yet processed.
     request.app[INBOX].poke(event.contact_id)
-    return web.json_response({"ok": True, "stored": stored, "duplicate": not stored})
+    return _answer(_STORED if stored else _DUPLICATE)
 
 
 async def handle_evolution_webhook(request: web.Request) -> web.Response:
