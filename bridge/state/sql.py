@@ -8,6 +8,22 @@ from bridge.state.database import Dialect
 # it). SQLite has no equivalent; SqliteDatabase uses in-process KeyedLocks + BEGIN IMMEDIATE.
 PG_LOCK_SQL = "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))"
 
+
+def pg_begin_locked_sql(name: str) -> str:
+    """BEGIN and the lock of PG_LOCK_SQL as one simple query: one round trip instead of two.
+
+    A simple query takes no parameters, so the name is a literal here, quoted the way
+    PostgreSQL's quote_literal() does (E'' with doubled backslashes when it holds any, which is
+    right whatever standard_conforming_strings says).
+    """
+    if "\x00" in name:
+        raise ValueError("a lock name cannot hold a NUL character")
+    literal = "'" + name.replace("'", "''") + "'"
+    if "\\" in name:
+        literal = "E" + literal.replace("\\", "\\\\")
+    return f"BEGIN; SELECT pg_advisory_xact_lock(hashtextextended({literal}, 0))"
+
+
 # Per-contact FIFO: an item is claimable when it is due (pending and available, or inflight with
 # an expired lease) and no older pending/inflight item of the same contact exists. Delivered and
 # dead items never block: a dead item is skipped (it waits in the dead-letter list), otherwise one

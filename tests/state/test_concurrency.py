@@ -11,6 +11,7 @@ from bridge.ids import ContactKey, InstanceName, WaJid
 from bridge.state import ContactState, Direction, SqlRepository, TranscriptEntry, fire
 from bridge.state.database import lock_name
 from bridge.state.locks import KeyedLocks
+from bridge.state.sql import pg_begin_locked_sql
 from bridge.state.sqlite import SqliteDatabase
 from tests.fakes import OpenRepo
 
@@ -114,3 +115,35 @@ async def test_contact_key_lock_serialises_like_an_id(repo: SqlRepository) -> No
 
     await asyncio.gather(*(append(n) for n in range(20)))
     assert [t.seq for t in await repo.list_transcript(contact.id)] == list(range(1, 21))
+
+
+def test_postgres_begin_and_lock_quote_the_name_as_a_literal() -> None:
+    assert pg_begin_locked_sql("contact:7") == (
+        "BEGIN; SELECT pg_advisory_xact_lock(hashtextextended('contact:7', 0))"
+    )
+    assert "'it''s'" in pg_begin_locked_sql("it's")
+    assert "E'a\\\\b'" in pg_begin_locked_sql("a\\b")
+    with pytest.raises(ValueError, match="NUL"):
+        pg_begin_locked_sql("a\x00b")
+
+
+@pytest.mark.postgres
+async def test_postgres_hostile_lock_name_still_excludes_across_replicas(
+    open_repo: OpenRepo, database_url: str
+) -> None:
+    if not database_url.startswith("postgresql"):
+        return  # the in-process locks of SQLite take any name; this is about the SQL literal
+    replicas = [await open_repo(), await open_repo()]
+    hostile = "x'); SELECT pg_sleep(10); --\\'"
+    inside = peak = 0
+
+    async def hold(repo: SqlRepository) -> None:
+        nonlocal inside, peak
+        async with repo.transaction(lock=hostile):
+            inside += 1
+            peak = max(peak, inside)
+            await asyncio.sleep(0.01)
+            inside -= 1
+
+    await asyncio.wait_for(asyncio.gather(*(hold(replicas[n % 2]) for n in range(8))), timeout=5.0)
+    assert peak == 1
