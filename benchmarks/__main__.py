@@ -28,6 +28,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--profile", action="store_true", help="py-spy the conversations run")
     parser.add_argument("--conversations", type=int, help="contacts in the conversations run")
     parser.add_argument("--memory-contacts", type=int, help="contacts stored for the memory run")
+    parser.add_argument(
+        "--postgres-memory-contacts", type=int, help="contacts stored for PostgreSQL's memory run"
+    )
     parser.add_argument("--workdir", type=Path, help="keep databases and logs here")
     args = parser.parse_args(argv)
     # --quick stays SQLite-only (under a minute) unless PostgreSQL is asked for explicitly.
@@ -36,6 +39,7 @@ def main(argv: list[str] | None = None) -> int:
     overrides = {
         "conversations": args.conversations,
         "memory_contacts": args.memory_contacts,
+        "postgres_memory_contacts": args.postgres_memory_contacts,
         "workdir": args.workdir,
     }
     options = Options(**{**vars(options), **{k: v for k, v in overrides.items() if v is not None}})
