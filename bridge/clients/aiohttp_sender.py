@@ -29,7 +29,11 @@ KEEPALIVE_S = 4.0
 
 def _json_bytes(value: Any) -> bytes:
     # Same encoding as httpx used: compact, UTF-8, NaN refused (ValueError).
-    return jsonlib.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
+    text = jsonlib.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    try:
+        return text.encode()
+    except UnicodeEncodeError:  # a lone surrogate (a customer's broken emoji): send it escaped
+        return jsonlib.dumps(value, separators=(",", ":"), allow_nan=False).encode()
 
 
 def _form(data: Mapping[str, str] | None, files: Sequence[UploadFile] | None) -> aiohttp.FormData:

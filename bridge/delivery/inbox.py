@@ -11,19 +11,27 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any
 
 from bridge.clock import Clock, SystemClock
 from bridge.delivery.pressure import WebhookPressure
 from bridge.metrics import Metrics
-from bridge.state.priority import background_storage
 from bridge.state.records import InboundEvent
 from bridge.state.repository import Repository
 
 log = logging.getLogger(__name__)
 
 Dispatch = Callable[[InboundEvent], Awaitable[None]]
+
+
+def _detached(coroutine: Coroutine[Any, Any, None], name: str | None = None) -> asyncio.Task[None]:
+    """A task with a fresh context: lanes are poked from webhooks, whose context holds their
+    open storage transaction (a lane would otherwise run its steps inside it, with no lock and
+    no rollback of its own), their urgency and their request id."""
+    return asyncio.create_task(coroutine, name=name, context=contextvars.Context())
 
 
 class InboxProcessor:
@@ -100,7 +108,7 @@ class InboxProcessor:
         if lane is not None and not lane.done():
             self._again.add(contact_id)
         elif len(self._lanes) < self._concurrency:
-            self._lanes[contact_id] = asyncio.create_task(self._run_lane(contact_id))
+            self._lanes[contact_id] = _detached(self._run_lane(contact_id))
         elif len(self._waiting) < self._max_waiting:
             self._waiting[contact_id] = None
         else:
@@ -145,7 +153,7 @@ class InboxProcessor:
     def _sweep_soon(self) -> None:
         if self._stopping or (self._refill is not None and not self._refill.done()):
             return
-        self._refill = asyncio.create_task(self._sweep_quietly(), name="inbox-refill")
+        self._refill = _detached(self._sweep_quietly(), name="inbox-refill")
 
     async def _sweep_quietly(self) -> None:
         try:
@@ -164,7 +172,6 @@ class InboxProcessor:
     # -- one lane -------------------------------------------------------------------------
 
     async def _run_lane(self, contact_id: int | None) -> None:
-        background_storage()  # a lane poked from a webhook must not inherit its urgency
         try:
             while not self._stopping:
                 if self._pressure is not None:

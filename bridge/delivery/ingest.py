@@ -42,6 +42,16 @@ def wa_external_id(instance: str, wa_message_id: str) -> str:
     return f"{instance}:{wa_message_id}"
 
 
+def json_text(raw: bytes) -> str | None:
+    """The raw body as text that `json.loads` reads back to the same document, or None when it
+    is not plain UTF-8 (UTF-16/32 or a byte order mark, which `json.loads(bytes)` accepts)."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    return None if text.startswith("\ufeff") else text
+
+
 async def whatsapp_message_event(
     repository: Repository,
     parsed: MessagesUpsertEvent,
@@ -49,6 +59,7 @@ async def whatsapp_message_event(
     now_ms: int,
     *,
     ignore_groups: bool = True,
+    raw_json: str | None = None,
 ) -> InboundEvent | Skip:
     key = parsed.data.key
     if key.is_broadcast or key.is_newsletter:
@@ -72,11 +83,16 @@ async def whatsapp_message_event(
         payload=document,
         contact_id=contact.id,
         received_at_ms=now_ms,
+        payload_json=raw_json,
     )
 
 
 async def chatwoot_message_event(
-    repository: Repository, parsed: CwMessageEvent, document: dict[str, Any], now_ms: int
+    repository: Repository,
+    parsed: CwMessageEvent,
+    document: dict[str, Any],
+    now_ms: int,
+    raw_json: str | None = None,
 ) -> InboundEvent | Skip:
     if parsed.event != "message_created":
         return Skip(f"{parsed.event} is not acted on")
@@ -95,6 +111,7 @@ async def chatwoot_message_event(
         payload=document,
         contact_id=contact.id if contact else None,
         received_at_ms=now_ms,
+        payload_json=raw_json,
     )
 
 

@@ -21,7 +21,12 @@ _INSERT: Final = (
 
 
 def dump_json(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    text = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    try:
+        text.encode()
+    except UnicodeEncodeError:  # a lone surrogate (an escaped "\ud83d" in a webhook) is not
+        return json.dumps(value, separators=(",", ":"))  # storable as UTF-8: keep it escaped
+    return text
 
 
 def _event_from_row(row: Row) -> InboundEvent:
@@ -55,7 +60,7 @@ class InboxStore:
             event.external_id,
             event.contact_id,
             event.kind,
-            dump_json(event.payload),
+            event.payload_json or dump_json(event.payload),
             event.received_at_ms,
         )
         if row is None:

@@ -27,16 +27,31 @@ class KeyedLocks:
     def __len__(self) -> int:
         return len(self._entries)
 
-    @asynccontextmanager
-    async def hold(self, key: str) -> AsyncIterator[None]:
+    async def acquire(self, key: str) -> None:
         entry = self._entries.get(key)
         if entry is None:
             entry = self._entries[key] = _Entry()
         entry.users += 1
         try:
-            async with entry.lock:
-                yield
+            await entry.lock.acquire()
+        except BaseException:
+            self._leave(key, entry)
+            raise
+
+    def release(self, key: str) -> None:
+        entry = self._entries[key]
+        entry.lock.release()
+        self._leave(key, entry)
+
+    def _leave(self, key: str, entry: _Entry) -> None:
+        entry.users -= 1
+        if entry.users == 0:
+            del self._entries[key]
+
+    @asynccontextmanager
+    async def hold(self, key: str) -> AsyncIterator[None]:
+        await self.acquire(key)
+        try:
+            yield
         finally:
-            entry.users -= 1
-            if entry.users == 0:
-                del self._entries[key]
+            self.release(key)

@@ -78,7 +78,11 @@ class PostgresDatabase(Database):
 
         async with _translated():
             self._pool = await asyncpg.create_pool(
-                self.url, min_size=self._min_size, max_size=self._max_size, timeout=10
+                self.url,
+                min_size=self._min_size,
+                max_size=self._max_size,
+                timeout=10,
+                reset=_keep_session,
             )
         log.info("postgres pool opened url=%s", redact(self.url))
 
@@ -144,6 +148,14 @@ class PostgresDatabase(Database):
             if conn is not None:
                 return list(await conn.fetch(sql, *args))
             return list(await self._get_pool().fetch(sql, *args))
+
+
+async def _keep_session(conn: asyncpg.Connection) -> None:
+    """Nothing to reset when a connection goes back to the pool: the bridge sets no session
+    state (no SET, LISTEN, cursors or session-level advisory locks; its locks end with the
+    transaction). asyncpg's default reset is a round trip (RESET ALL, UNLISTEN *, ...) on
+    every release, i.e. after every statement outside a transaction. A transaction left open
+    is still rolled back by the pool before this runs."""
 
 
 async def _quietly(call: Callable[[], Awaitable[Any]]) -> None:

@@ -27,11 +27,6 @@ def urgent_storage() -> Iterator[None]:
         _urgent.reset(token)
 
 
-def background_storage() -> None:
-    """This task's storage calls are background work (a task inherits its creator's context)."""
-    _urgent.set(False)
-
-
 class PriorityLock:
     """Mutual exclusion, FIFO within each class, urgent waiters served before the others."""
 

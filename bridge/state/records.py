@@ -125,6 +125,9 @@ class InboundEvent:
     received_at_ms: int = 0
     processed_at_ms: int | None = None
     id: int = 0
+    # The body as received when it is exactly `payload` as JSON: stored as it came, instead of
+    # being encoded again (a webhook's largest cost after its commit).
+    payload_json: str | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass(slots=True)

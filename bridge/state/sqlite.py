@@ -11,23 +11,23 @@ with synchronous=NORMAL) run on a second connection in a worker thread.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import re
 import sqlite3
 import time
-from collections.abc import AsyncIterator
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from contextlib import AbstractAsyncContextManager
 from contextvars import ContextVar
 from functools import lru_cache
 from pathlib import Path
+from types import TracebackType
 from typing import Any
 
 from bridge.errors import StorageUnavailable
 from bridge.state.database import Database, LockKey, Row, lock_name
 from bridge.state.locks import KeyedLocks
-from bridge.state.priority import PriorityLock, urgent_storage
-from bridge.state.sqlite_group import CommitGroup
+from bridge.state.priority import PriorityLock
+from bridge.state.sqlite_checkpoint import Checkpointer
+from bridge.state.sqlite_group import GroupCommits
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +46,6 @@ PRAGMAS = (
 )
 # How long a statement waits for another process's write lock (e.g. `bridge migrate`).
 BUSY_WAIT_S = 5.0
-CHECKPOINT_INTERVAL_S = 1.0
 
 
 @lru_cache(maxsize=512)
@@ -91,11 +90,8 @@ class SqliteDatabase(Database):
         self._conn: sqlite3.Connection | None = None
         self._conn_lock = PriorityLock()
         self._in_txn: ContextVar[bool] = ContextVar(f"bridge_sqlite_txn_{id(self)}", default=False)
-        self._checkpointer: _Checkpointer | None = None
-        self._group: CommitGroup | None = None
-        self._commits: set[asyncio.Task[None]] = set()
-        self.commits = 0  # group commits so far, and the transactions they carried
-        self.committed_members = 0
+        self._checkpointer: Checkpointer | None = None
+        self._groups = GroupCommits(self._conn_lock, self._connection)
 
     async def start(self) -> None:
         if self._conn is not None:
@@ -116,13 +112,12 @@ class SqliteDatabase(Database):
             conn.close()
             raise
         if self.path != ":memory:":
-            self._checkpointer = _Checkpointer(self.path, conn)
+            self._checkpointer = Checkpointer(self.path, conn)
             self._checkpointer.start()
         log.info("sqlite database opened path=%s", self.path)
 
     async def close(self) -> None:
-        if self._commits:  # the open group commits before the connection closes
-            await asyncio.gather(*self._commits, return_exceptions=True)
+        await self._groups.drain()  # the open group commits before the connection closes
         if self._checkpointer is not None:
             checkpointer, self._checkpointer = self._checkpointer, None
             await checkpointer.stop()
@@ -136,7 +131,7 @@ class SqliteDatabase(Database):
         return self._conn
 
     def transaction(self, *, lock: LockKey | None = None) -> AbstractAsyncContextManager[None]:
-        return self._transaction(lock)
+        return _Transaction(self, None if lock is None else lock_name(lock))
 
     def holds_write_lock(self) -> bool:
         return self._in_txn.get()
@@ -144,89 +139,7 @@ class SqliteDatabase(Database):
     def grouped(self) -> AbstractAsyncContextManager[None]:
         # One commit instead of one per statement; nothing suspends inside, so the shared
         # connection is held for microseconds.
-        return self._transaction(None)
-
-    @asynccontextmanager
-    async def _transaction(self, lock: LockKey | None) -> AsyncIterator[None]:
-        if self._in_txn.get():
-            yield
-            return
-        if lock is None:
-            async with self._exclusive_transaction():
-                yield
-            return
-        async with self.locks.hold(lock_name(lock)), self._exclusive_transaction():
-            yield
-
-    @asynccontextmanager
-    async def _exclusive_transaction(self) -> AsyncIterator[None]:
-        async with self._conn_lock:
-            conn = self._connection()
-            group = await self._open_group(conn)
-            group.members += 1
-            await self._run(conn, "SAVEPOINT member", ())
-            token = self._in_txn.set(True)
-            try:
-                yield
-            except BaseException:
-                self._in_txn.reset(token)
-                self._rollback_member(conn, group)
-                raise
-            self._in_txn.reset(token)
-            await self._run(conn, "RELEASE member", ())
-        await group.wait()
-
-    async def _open_group(self, conn: sqlite3.Connection) -> CommitGroup:
-        """The open group transaction (holding the connection lock), or a new one."""
-        group = self._group
-        if group is not None and not group.broken and conn.in_transaction:
-            return group
-        if group is not None:  # SQLite rolled it back on its own (I/O error, disk full)
-            self._group = None
-            group.broken = True
-            group.settle(sqlite3.OperationalError("the transaction was rolled back"))
-        await self._run(conn, "BEGIN IMMEDIATE", ())
-        group = self._group = CommitGroup()
-        self._commits.add(asyncio.create_task(self._commit(group), name="sqlite-commit"))
-        return group
-
-    def _rollback_member(self, conn: sqlite3.Connection, group: CommitGroup) -> None:
-        try:
-            conn.execute("ROLLBACK TO member")
-            conn.execute("RELEASE member")
-        except sqlite3.Error:
-            # The savepoint is gone with the transaction: the whole group fails.
-            log.warning("sqlite rollback to savepoint failed", exc_info=True)
-            group.broken = True
-            if self._group is group:
-                self._group = None
-                _rollback(conn)
-                group.settle(sqlite3.OperationalError("the transaction was rolled back"))
-
-    async def _commit(self, group: CommitGroup) -> None:
-        """One COMMIT for every member that joined before the loop came back to it."""
-        try:
-            await asyncio.sleep(0)  # the members ready in this turn join first
-            with urgent_storage():  # FIFO with webhooks, ahead of background work
-                async with self._conn_lock:
-                    self._commit_now(group)
-        finally:
-            self._commits.discard(asyncio.current_task())
-
-    def _commit_now(self, group: CommitGroup) -> None:
-        if self._group is not group:
-            return  # already settled (broken, or committed by close())
-        self._group = None
-        conn = self._connection()
-        try:
-            conn.execute("COMMIT")
-        except sqlite3.Error as exc:
-            _rollback(conn)  # never leave the shared connection inside a transaction
-            group.settle(exc)
-            return
-        self.commits += 1
-        self.committed_members += group.members
-        group.settle(None)
+        return _Transaction(self, None)
 
     async def _run(self, conn: sqlite3.Connection, sql: str, args: tuple[Any, ...]) -> int:
         cursor = await self._cursor(conn, sql, args)
@@ -280,9 +193,10 @@ class SqliteDatabase(Database):
     async def execute(self, sql: str, *args: Any) -> int:
         conn = self._connection()
         if self._in_txn.get():
+            self._still_in_transaction(conn)
             return await self._run(conn, sql, args)
         async with self._conn_lock:
-            group = self._group
+            group = self._groups.live(conn)
             count = await self._run(conn, sql, args)
         if group is not None:  # it ran inside the open group: done once that commits
             await group.wait()
@@ -291,65 +205,95 @@ class SqliteDatabase(Database):
     async def fetch(self, sql: str, *args: Any) -> list[Row]:
         conn = self._connection()
         if self._in_txn.get():
+            self._still_in_transaction(conn)
             return await self._run_fetch(conn, sql, args)
         async with self._conn_lock:
-            group = self._group
+            group = self._groups.live(conn)
             rows = await self._run_fetch(conn, sql, args)
         if group is not None:  # it saw (or wrote) what the open group has not committed yet
             await group.wait()
         return rows
 
+    @staticmethod
+    def _still_in_transaction(conn: sqlite3.Connection) -> None:
+        """A member's statement must not autocommit after SQLite ended the transaction on its
+        own (disk full, I/O error): that member is failing."""
+        if not conn.in_transaction:
+            raise StorageUnavailable("SQLite ended the transaction (rolled back)")
 
-def _rollback(conn: sqlite3.Connection) -> None:
-    # A failed rollback must not hide the error that caused it.
-    try:
-        conn.rollback()
-    except sqlite3.Error:
-        log.warning("sqlite rollback failed", exc_info=True)
+    @property
+    def commits(self) -> int:
+        return self._groups.commits
+
+    @property
+    def committed_members(self) -> int:
+        return self._groups.committed_members
 
 
-class _Checkpointer:
-    """Copies the WAL back into the database file from a worker thread, once a second.
+class _Transaction:
+    """`SqliteDatabase.transaction()`: the key's lock, the connection, a savepoint in the open
+    commit group; nested ones join the outer one and take no further lock (it already excludes
+    every other writer). A class rather than an asynccontextmanager: every webhook and every
+    flow step opens one, and the generator machinery cost more than the savepoint."""
 
-    PASSIVE checkpoints never wait for (or block) the writer. They are where the fsyncs happen,
-    so doing them here keeps disk flushes off the event loop.
-    """
+    __slots__ = ("_conn", "_db", "_group", "_joined", "_key", "_token")
 
-    def __init__(self, path: str, writer: sqlite3.Connection) -> None:
-        self._path = path
-        self._writer = writer  # read on the loop thread only: its count of changed rows
-        self._checkpointed_changes = writer.total_changes
-        self._conn: sqlite3.Connection | None = None
-        self._task: asyncio.Task[None] | None = None
-        self._stopping = asyncio.Event()
+    def __init__(self, db: SqliteDatabase, key: str | None) -> None:
+        self._db = db
+        self._key = key
+        self._joined = False
 
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._loop(), name="sqlite-checkpoint")
-
-    async def stop(self) -> None:
-        # Not cancelled: a checkpoint running in its thread finishes before its connection closes.
-        self._stopping.set()
-        if self._task is not None:
-            await self._task
-        if self._conn is not None:
-            conn, self._conn = self._conn, None
-            await asyncio.to_thread(conn.close)
-
-    async def _loop(self) -> None:
-        while not self._stopping.is_set():
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stopping.wait(), CHECKPOINT_INTERVAL_S)
-            changes = self._writer.total_changes  # every write, in a transaction or not
-            if changes == self._checkpointed_changes or self._stopping.is_set():
-                continue
-            self._checkpointed_changes = changes
+    async def __aenter__(self) -> None:
+        db = self._db
+        if db._in_txn.get():
+            self._joined = True
+            return
+        if self._key is not None:
+            await db.locks.acquire(self._key)
+        try:
+            await db._conn_lock.acquire()
             try:
-                await asyncio.to_thread(self._checkpoint)
-            except sqlite3.Error as exc:
-                log.warning("sqlite checkpoint failed (the next one retries): %s", exc)
+                conn = db._connection()
+                group = db._groups.live(conn)
+                if group is None:
+                    if db._groups.closing:
+                        raise StorageUnavailable("SQLite database is closing")
+                    await db._run(conn, "BEGIN IMMEDIATE", ())
+                    group = db._groups.begun()
+                group.members += 1
+                await db._run(conn, "SAVEPOINT member", ())
+            except BaseException:
+                db._conn_lock.release()
+                raise
+        except BaseException:
+            self._release_key()
+            raise
+        self._conn, self._group = conn, group
+        self._token = db._in_txn.set(True)
 
-    def _checkpoint(self) -> None:
-        if self._conn is None:
-            # Used by one worker thread at a time (the loop awaits each checkpoint).
-            self._conn = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
-        self._conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._joined:
+            return
+        db = self._db
+        try:
+            try:
+                db._in_txn.reset(self._token)
+                if exc_type is None:
+                    await db._run(self._conn, "RELEASE member", ())
+                else:
+                    db._groups.rollback_member(self._conn, self._group)
+            finally:
+                db._conn_lock.release()
+            if exc_type is None:
+                await self._group.wait()  # done means committed
+        finally:
+            self._release_key()
+
+    def _release_key(self) -> None:
+        if self._key is not None:
+            self._db.locks.release(self._key)

@@ -159,6 +159,18 @@ async def test_json_body_headers_and_query_arrive_as_sent(
     assert "Cookie" not in request.headers
 
 
+async def test_a_lone_surrogate_in_a_body_is_sent_escaped(
+    server: str, seen: Seen, open_http: Callable[..., UpstreamHttp]
+) -> None:
+    """A customer's half emoji arrives as an escaped lone surrogate: relaying it must not fail
+    (it is not encodable as UTF-8), so it goes out escaped, the rest of the body intact."""
+    http = open_http(server)
+    body = {"text": "\ud83d broken, é kept"}
+    response = await http.request("POST", "/echo", json=body)
+    assert response.json()["body"] == body
+    assert seen.requests[0].headers["Content-Type"] == "application/json"
+
+
 async def test_form_fields_without_files_are_urlencoded(
     server: str, seen: Seen, open_http: Callable[..., UpstreamHttp]
 ) -> None:

@@ -226,3 +226,44 @@ async def test_storage_down_answers_503_so_the_sender_retries(start_bridge: Star
         "/webhooks/evolution", data=b"{", headers={**EVOLUTION, "Content-Type": "application/json"}
     )
     assert malformed.status == 400
+
+
+async def test_a_stored_payload_reads_back_as_the_body_that_was_sent(
+    start_bridge: StartBridge,
+) -> None:
+    """The body is stored as it came (not encoded again), which also keeps an escaped lone
+    surrogate storable; a body that is not plain UTF-8 is re-encoded instead."""
+    bridge = await start_bridge()
+    spaced = wa_message("inst-demo", "27820000031", "RAW-1", "spaced out")
+    surrogate = wa_message("inst-demo", "27820000032", "RAW-2")
+    surrogate["data"]["message"]["conversation"] = "\ud83d broken emoji"
+    utf16 = wa_message("inst-demo", "27820000033", "RAW-3", "in UTF-16")
+    bodies = {
+        "RAW-1": json.dumps(spaced, indent=3).encode(),
+        "RAW-2": json.dumps(surrogate).encode(),  # ASCII with the escape "\ud83d"
+        "RAW-3": json.dumps(utf16).encode("utf-16"),
+    }
+    for body in bodies.values():
+        response = await bridge.client.post(
+            "/webhooks/evolution",
+            data=body,
+            headers={**EVOLUTION, "Content-Type": "application/json"},
+        )
+        assert response.status == 200, await response.text()
+        assert (await response.json())["stored"] is True
+    repo = bridge.app[REPOSITORY]
+    for wa_message_id, document in (("RAW-1", spaced), ("RAW-2", surrogate), ("RAW-3", utf16)):
+        stored = await repo.find_inbound("evolution", f"inst-demo:{wa_message_id}")
+        assert stored is not None
+        assert stored.payload == document
+    raw = await bridge.repo.database.fetchval(
+        "SELECT payload FROM inbound_event WHERE external_id = 'inst-demo:RAW-1'"
+    )
+    assert raw == bodies["RAW-1"].decode()  # as sent, indentation and all
+
+
+def test_payload_json_keeps_a_lone_surrogate_escaped() -> None:
+    from bridge.state.inbox import dump_json
+
+    assert json.loads(dump_json({"t": "\ud83d é"})) == {"t": "\ud83d é"}
+    assert dump_json({"t": "é"}) == '{"t":"é"}'  # readable UTF-8 otherwise

@@ -10,6 +10,7 @@ from bridge.delivery.inbox import InboxProcessor
 from bridge.delivery.outbox import Delivered, OutboxRoute, OutboxWorker
 from bridge.errors import PermanentDeliveryError, RetryableDeliveryError
 from bridge.ids import InstanceName, WaJid
+from bridge.state import priority
 from bridge.state.records import InboundEvent, InboundStatus, OutboxItem, OutboxStatus
 from bridge.state.repository import SqlRepository
 from tests.fakes import FakeClock
@@ -235,3 +236,32 @@ async def test_a_burst_holds_bounded_lanes_and_every_event_is_still_processed_in
     assert set(handled) == set(contacts)  # the ones left out were found again by a sweep
     for contact_id in contacts:
         assert handled[contact_id] == [f"{contact_id}:{r}" for r in range(3)]
+
+
+async def test_a_lane_poked_from_inside_a_transaction_runs_its_own(
+    repo: SqlRepository,
+) -> None:
+    """The evolution webhook pokes the lane while its storage transaction is open: the lane
+    must not inherit it (its flow's writes would then escape the rollback of a failed step)."""
+    contact_id = await new_contact(repo)
+    urgent_in_lane: list[bool] = []
+
+    async def dispatch(event: InboundEvent) -> None:
+        urgent_in_lane.append(priority._urgent.get())
+        await repo.enqueue(OutboxItem("wa.send", f"from-{event.external_id}", {}, contact_id))
+        raise RuntimeError("the flow failed after recording an effect")
+
+    inbox = InboxProcessor(repo, dispatch, max_attempts=1)
+    # What handle_evolution_webhook holds while it stores and pokes: urgency, a transaction.
+    with priority.urgent_storage():
+        async with repo.grouped():
+            event = InboundEvent("evolution", "poked", "k", {}, contact_id)
+            assert await repo.record_inbound(event)
+            inbox.poke(contact_id)
+    await inbox.drain()
+    assert urgent_in_lane == [False]  # background work queues behind webhooks
+    stored = await repo.get_inbound(event.id)
+    assert stored is not None
+    assert stored.status is InboundStatus.DEAD
+    # The failed step's effect was rolled back with it: nothing will be sent.
+    assert (await repo.outbox_stats(0)).pending == 0

@@ -147,3 +147,9 @@ async def test_postgres_hostile_lock_name_still_excludes_across_replicas(
 
     await asyncio.wait_for(asyncio.gather(*(hold(replicas[n % 2]) for n in range(8))), timeout=5.0)
     assert peak == 1
+    # The literal names the same lock as the parameterised PG_LOCK_SQL (nested transactions).
+    async with replicas[0].transaction(lock=hostile), replicas[1].transaction():
+        taken = await replicas[1]._db.fetchval(
+            "SELECT pg_try_advisory_xact_lock(hashtextextended($1, 0))", lock_name(hostile)
+        )
+    assert taken is False

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from bridge.state.priority import PriorityLock, background_storage, urgent_storage
+from bridge.state.priority import PriorityLock, urgent_storage
 
 
 async def test_urgent_waiters_go_first_and_order_holds_within_each_class() -> None:
@@ -45,23 +45,6 @@ async def test_cancelled_waiter_does_not_leak_the_lock() -> None:
     assert not lock.locked()
     async with lock:
         assert lock.locked()
-
-
-async def test_tasks_started_from_urgent_code_can_drop_the_urgency() -> None:
-    seen: list[bool] = []
-
-    async def child() -> None:
-        background_storage()
-        from bridge.state import priority
-
-        seen.append(priority._urgent.get())
-
-    with urgent_storage():
-        await asyncio.create_task(child())
-        from bridge.state import priority
-
-        seen.append(priority._urgent.get())
-    assert seen == [False, True]
 
 
 async def test_waiter_cancelled_after_release_skipped_it_does_not_crash() -> None:

@@ -7,14 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from bridge.state import sqlite as sqlite_module
+from bridge.state import sqlite_checkpoint
 from bridge.state.sqlite import SqliteDatabase
 
 
 async def test_autocommit_writes_reach_the_database_file(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(sqlite_module, "CHECKPOINT_INTERVAL_S", 0.05)
+    monkeypatch.setattr(sqlite_checkpoint, "CHECKPOINT_INTERVAL_S", 0.05)
     path = tmp_path / "c.db"
     db = SqliteDatabase(str(path))
     await db.start()

@@ -120,3 +120,68 @@ async def test_close_commits_the_open_group(tmp_path: Path) -> None:
     await db.close()
     await task
     assert _durable_bodies(db) == ["late"]
+
+
+async def test_a_read_outside_a_transaction_waits_for_the_open_group(db: SqliteDatabase) -> None:
+    async def in_transaction() -> None:
+        async with db.transaction(lock="x"):
+            await db.execute("INSERT INTO t (body) VALUES ('unseen-yet')")
+
+    async def reader() -> bool:
+        await asyncio.sleep(0)
+        rows = await db.fetch("SELECT body FROM t")  # sees the open group's row...
+        assert [row["body"] for row in rows] == ["unseen-yet"]
+        return "unseen-yet" in _durable_bodies(db)  # ...and returns only once it is committed
+
+    _, durable_at_return = await asyncio.gather(in_transaction(), reader())
+    assert durable_at_return
+
+
+async def test_a_cancelled_commit_task_still_settles_its_group(db: SqliteDatabase) -> None:
+    async def member() -> None:
+        async with db.transaction(lock="m"):
+            await db.execute("INSERT INTO t (body) VALUES ('kept')")
+
+    task = asyncio.create_task(member())
+    for _ in range(3):
+        await asyncio.sleep(0)
+        for commit in list(db._groups._tasks):
+            commit.cancel()  # e.g. a shutdown cancelling every task
+    await asyncio.wait_for(task, timeout=2.0)
+    assert _durable_bodies(db) == ["kept"]
+
+
+async def test_when_sqlite_ends_the_transaction_itself_members_fail_and_others_go_on(
+    db: SqliteDatabase,
+) -> None:
+    """SQLite rolls the whole transaction back on its own after some errors (disk full, I/O):
+    the group's members must hear of it, and nothing may silently autocommit in its place."""
+    proceed = asyncio.Event()
+
+    async def done_member() -> None:
+        async with db.transaction(lock="done"):
+            await db.execute("INSERT INTO t (body) VALUES ('lost-with-the-group')")
+
+    async def slow_member() -> None:
+        async with db.transaction(lock="slow"):
+            await db.execute("INSERT INTO t (body) VALUES ('slow')")
+            await proceed.wait()
+            await db.execute("INSERT INTO t (body) VALUES ('after-the-rollback')")
+
+    done = asyncio.create_task(done_member())  # joins first, and waits for the COMMIT
+    slow = asyncio.create_task(slow_member())  # joins the same group, holds the connection
+    await asyncio.sleep(0.05)
+    assert db._conn is not None
+    db._conn.rollback()  # what SQLite does by itself after SQLITE_FULL or an I/O error
+    proceed.set()
+    results = await asyncio.gather(slow, done, return_exceptions=True)
+    assert all(isinstance(r, StorageUnavailable) for r in results), results
+    await db.execute("INSERT INTO t (body) VALUES ('autocommit-after')")  # not told "failed"
+    assert _durable_bodies(db) == ["autocommit-after"]
+
+
+async def test_no_new_group_once_closing(db: SqliteDatabase) -> None:
+    await db._groups.drain()
+    with pytest.raises(StorageUnavailable, match="closing"):
+        async with db.transaction(lock="late"):
+            pass
