@@ -111,6 +111,10 @@ def configure_logging(
     root.setLevel(level)
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    # The FSM library narrates every callback at INFO (three lines per state change, the bulk
+    # of a busy bridge's log and a few percent of its CPU); transitions are recorded anyway,
+    # in the transitions table and the bridge_fsm_transitions_total metric.
+    logging.getLogger("transitions").setLevel(logging.WARNING)
     return handler
 
 

@@ -8,7 +8,13 @@ import logging
 
 import pytest
 
-from bridge.logs import JsonFormatter, RedactingFilter, install_filters, request_id_var
+from bridge.logs import (
+    JsonFormatter,
+    RedactingFilter,
+    configure_logging,
+    install_filters,
+    request_id_var,
+)
 from tests.factories import TEST_SECRETS, make_settings
 
 
@@ -78,3 +84,18 @@ def test_json_lines_carry_request_id(captured: tuple[logging.Logger, io.StringIO
     assert line["request_id"] == "req-42"
     assert line["contact"] == "inst/123@lid"
     assert line["level"] == "info"
+
+
+def test_the_fsm_library_does_not_narrate_every_transition() -> None:
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    try:
+        configure_logging("json")
+        narrator = logging.getLogger("transitions.core")
+        assert not narrator.isEnabledFor(logging.INFO)
+        assert narrator.isEnabledFor(logging.WARNING)  # its real problems still show
+        assert logging.getLogger("bridge.flows").isEnabledFor(logging.INFO)
+    finally:
+        root.handlers = handlers
+        root.setLevel(level)
+        logging.getLogger("transitions").setLevel(logging.NOTSET)
