@@ -213,7 +213,8 @@ class OutboxWorker:
             await self._retry_or_dead(item, route, exc, None)
         else:
             self._metrics.child(self._metrics.deliveries, target, "delivered").inc()
-            self.failing.pop(target, None)
+            if self.failing.pop(target, None) is not None:
+                await self._recovered(target)
             follow_up = None
             if route.feedback and delivered.feedback:
                 follow_up = self._feedback(item, "done", {"result": delivered.result})
@@ -228,6 +229,19 @@ class OutboxWorker:
             )
             if follow_up is not None:
                 self._on_feedback(item.contact_id)
+
+    async def _recovered(self, target: str) -> None:
+        """The upstream answers again: what waits out a backoff for it goes now, not minutes
+        later (after a one-minute outage the jittered backoff of the earliest items reaches two
+        to four minutes)."""
+        try:
+            count = await self._repository.retry_now(target, self._clock.now_ms())
+        except Exception:
+            log.exception("bringing %s retries forward failed; they keep their backoff", target)
+            return
+        if count:
+            log.info("%s answers again: %d waiting calls retried now", target, count)
+            self.wake()
 
     async def _inline(self, item: OutboxItem, follow_up: InboundEvent) -> bool:
         """Mark delivered and apply the result in one transaction; False: store it instead."""

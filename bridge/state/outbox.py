@@ -139,6 +139,18 @@ class OutboxStore(InboxStore):
             self._clock.now_ms(),
         )
 
+    async def retry_now(self, target: str, now_ms: int) -> int:
+        """Items of `target` ("evolution", ...) waiting out a backoff are due now: the upstream
+        answered again. Per-contact order is untouched (claims still take each contact's
+        oldest open item first). Returns how many were brought forward."""
+        return await self._db.execute(
+            "UPDATE outbox SET available_at_ms = $2, updated_at_ms = $2 "
+            "WHERE status = 'pending' AND attempts > 0 AND available_at_ms > $2 "
+            "AND kind LIKE $1",
+            f"{target}.%",
+            now_ms,
+        )
+
     async def mark_dead(self, item_id: int, error: str) -> None:
         """Give up on the item; later items of its contact are no longer held back by it."""
         await self._db.execute(

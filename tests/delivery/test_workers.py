@@ -265,3 +265,39 @@ async def test_a_lane_poked_from_inside_a_transaction_runs_its_own(
     assert stored.status is InboundStatus.DEAD
     # The failed step's effect was rolled back with it: nothing will be sent.
     assert (await repo.outbox_stats(0)).pending == 0
+
+
+async def test_when_an_upstream_answers_again_its_waiting_retries_go_at_once(
+    repo: SqlRepository, clock: FakeClock
+) -> None:
+    """After an outage the jittered backoff of some items reaches minutes: the first success
+    for that upstream brings the others forward, not the items of other upstreams."""
+    down = True
+    delivered: list[str] = []
+
+    async def handler(item: OutboxItem) -> Delivered:
+        if down:
+            raise RetryableDeliveryError("connection refused", never_sent=True)
+        delivered.append(item.dedupe_key)
+        return Delivered()
+
+    routes = {"tb.turn": OutboxRoute(handler), "cw.post": OutboxRoute(handler)}
+    worker = OutboxWorker(repo, routes, clock, policy=BackoffPolicy(base_ms=60_000))
+    contacts = [await new_contact(repo, n) for n in range(1, 4)]
+    typebot = [await queue(repo, "tb.turn", f"tb-{n}", c) for n, c in enumerate(contacts)]
+    chatwoot = await queue(repo, "cw.post", "cw-0", None)
+    assert await worker.run_once() == 4  # all refused: each waits up to a minute
+    assert set(worker.failing) == {"tb", "cw"}
+    chatwoot_due = clock.now_ms() + 600_000  # later than any typebot item, whatever the jitter
+    await repo.reschedule(chatwoot, chatwoot_due, "connection refused")
+    due = sorted([[(await status_of(repo, i)).available_at_ms, i] for i in typebot])
+    down = False
+    clock.ms = due[0][0]  # only the earliest typebot item is due
+    assert await worker.run_once() == 1
+    # That success brought the other typebot items forward; the chatwoot item keeps its wait.
+    assert await worker.run_once() == 2
+    assert sorted(delivered) == ["tb-0", "tb-1", "tb-2"]
+    assert "tb" not in worker.failing
+    waiting = await status_of(repo, chatwoot)
+    assert waiting.status is OutboxStatus.PENDING
+    assert waiting.available_at_ms == chatwoot_due
