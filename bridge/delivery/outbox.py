@@ -63,6 +63,14 @@ def _never_sent(error: BaseException | None) -> bool:
     return isinstance(error, RetryableDeliveryError) and error.never_sent
 
 
+def _unanswered(error: BaseException | None) -> bool:
+    """The upstream gave no answer at all (refused, reset, timed out), as opposed to an HTTP
+    status, which may concern this one request and may carry a Retry-After to honour."""
+    if error is None or isinstance(error, TimeoutError):
+        return True
+    return isinstance(error, RetryableDeliveryError) and error.status is None
+
+
 class OutboxWorker:
     def __init__(
         self,
@@ -97,6 +105,8 @@ class OutboxWorker:
         self.last_loop_ms = 0
         # Target system → (first failure ms, what fails) while its calls fail; for /readyz.
         self.failing: dict[str, tuple[int, str]] = {}
+        # Target system → items waiting out a backoff because it did not answer at all.
+        self._unanswered: dict[str, set[int]] = {}
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -231,11 +241,14 @@ class OutboxWorker:
                 self._on_feedback(item.contact_id)
 
     async def _recovered(self, target: str) -> None:
-        """The upstream answers again: what waits out a backoff for it goes now, not minutes
-        later (after a one-minute outage the jittered backoff of the earliest items reaches two
-        to four minutes)."""
+        """The upstream answers again: the calls that found it silent go now, not minutes later
+        (after a one-minute outage the jittered backoff reaches two to four minutes). Calls that
+        got an HTTP error keep their backoff and any Retry-After."""
+        item_ids = self._unanswered.pop(target, set())
+        if not item_ids:
+            return
         try:
-            count = await self._repository.retry_now(target, self._clock.now_ms())
+            count = await self._repository.retry_now(sorted(item_ids), self._clock.now_ms())
         except Exception:
             log.exception("bringing %s retries forward failed; they keep their backoff", target)
             return
@@ -297,6 +310,11 @@ class OutboxWorker:
         )
         due_ms = self._clock.now_ms() + delay_ms
         await self._settle("retry", lambda: self._repository.reschedule(item.id, due_ms, reason))
+        waiting = self._unanswered.setdefault(target_of(item.kind), set())
+        if _unanswered(error) and retry_after_s is None:
+            waiting.add(item.id)  # goes as soon as the upstream answers again
+        else:
+            waiting.discard(item.id)
         self._metrics.child(self._metrics.deliveries, target_of(item.kind), "retry").inc()
         self.wake_later(delay_ms)
 

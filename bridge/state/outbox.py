@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Final, NamedTuple
 
 from bridge.clock import Clock
@@ -139,17 +140,21 @@ class OutboxStore(InboxStore):
             self._clock.now_ms(),
         )
 
-    async def retry_now(self, target: str, now_ms: int) -> int:
-        """Items of `target` ("evolution", ...) waiting out a backoff are due now: the upstream
-        answered again. Per-contact order is untouched (claims still take each contact's
-        oldest open item first). Returns how many were brought forward."""
-        return await self._db.execute(
-            "UPDATE outbox SET available_at_ms = $2, updated_at_ms = $2 "
-            "WHERE status = 'pending' AND attempts > 0 AND available_at_ms > $2 "
-            "AND kind LIKE $1",
-            f"{target}.%",
-            now_ms,
-        )
+    async def retry_now(self, item_ids: Sequence[int], now_ms: int) -> int:
+        """These items, if still waiting out a backoff, are due now (their upstream answers
+        again). Per-contact order is untouched: claims still take each contact's oldest open
+        item first. Returns how many were brought forward."""
+        count = 0
+        for start in range(0, len(item_ids), 500):
+            chunk = item_ids[start : start + 500]
+            marks = ", ".join(f"${n}" for n in range(2, len(chunk) + 2))
+            count += await self._db.execute(
+                "UPDATE outbox SET available_at_ms = $1, updated_at_ms = $1 "  # noqa: S608
+                f"WHERE status = 'pending' AND available_at_ms > $1 AND id IN ({marks})",
+                now_ms,
+                *chunk,
+            )
+        return count
 
     async def mark_dead(self, item_id: int, error: str) -> None:
         """Give up on the item; later items of its contact are no longer held back by it."""

@@ -271,11 +271,14 @@ async def test_when_an_upstream_answers_again_its_waiting_retries_go_at_once(
     repo: SqlRepository, clock: FakeClock
 ) -> None:
     """After an outage the jittered backoff of some items reaches minutes: the first success
-    for that upstream brings the others forward, not the items of other upstreams."""
+    for that upstream brings forward the calls it left unanswered, not those it answered with
+    an error (their Retry-After stands), nor the calls to other upstreams."""
     down = True
     delivered: list[str] = []
 
     async def handler(item: OutboxItem) -> Delivered:
+        if item.dedupe_key == "tb-busy" and down:
+            raise RetryableDeliveryError("HTTP 503", status=503, retry_after_s=600)
         if down:
             raise RetryableDeliveryError("connection refused", never_sent=True)
         delivered.append(item.dedupe_key)
@@ -283,13 +286,15 @@ async def test_when_an_upstream_answers_again_its_waiting_retries_go_at_once(
 
     routes = {"tb.turn": OutboxRoute(handler), "cw.post": OutboxRoute(handler)}
     worker = OutboxWorker(repo, routes, clock, policy=BackoffPolicy(base_ms=60_000))
-    contacts = [await new_contact(repo, n) for n in range(1, 4)]
-    typebot = [await queue(repo, "tb.turn", f"tb-{n}", c) for n, c in enumerate(contacts)]
+    contacts = [await new_contact(repo, n) for n in range(1, 5)]
+    typebot = [await queue(repo, "tb.turn", f"tb-{n}", c) for n, c in enumerate(contacts[:3])]
+    busy = await queue(repo, "tb.turn", "tb-busy", contacts[3])  # answered: 503, Retry-After
     chatwoot = await queue(repo, "cw.post", "cw-0", None)
-    assert await worker.run_once() == 4  # all refused: each waits up to a minute
+    assert await worker.run_once() == 5  # all failed: each waits up to a minute, or 10
     assert set(worker.failing) == {"tb", "cw"}
     chatwoot_due = clock.now_ms() + 600_000  # later than any typebot item, whatever the jitter
     await repo.reschedule(chatwoot, chatwoot_due, "connection refused")
+    busy_due = (await status_of(repo, busy)).available_at_ms
     due = sorted([[(await status_of(repo, i)).available_at_ms, i] for i in typebot])
     down = False
     clock.ms = due[0][0]  # only the earliest typebot item is due
@@ -301,3 +306,5 @@ async def test_when_an_upstream_answers_again_its_waiting_retries_go_at_once(
     waiting = await status_of(repo, chatwoot)
     assert waiting.status is OutboxStatus.PENDING
     assert waiting.available_at_ms == chatwoot_due
+    # The call that got an answer (503) keeps its Retry-After.
+    assert (await status_of(repo, busy)).available_at_ms == busy_due
