@@ -283,10 +283,14 @@ class _Transaction:
         try:
             try:
                 db._in_txn.reset(self._token)
-                if exc_type is None:
-                    await db._run(self._conn, "RELEASE member", ())
-                else:
+                if exc_type is not None:
                     db._groups.rollback_member(self._conn, self._group)
+                else:
+                    try:
+                        await db._run(self._conn, "RELEASE member", ())
+                    except BaseException:  # told "failed": its writes must not commit
+                        db._groups.rollback_member(self._conn, self._group)
+                        raise
             finally:
                 db._conn_lock.release()
             if exc_type is None:

@@ -185,3 +185,27 @@ async def test_no_new_group_once_closing(db: SqliteDatabase) -> None:
     with pytest.raises(StorageUnavailable, match="closing"):
         async with db.transaction(lock="late"):
             pass
+
+
+async def test_a_member_told_it_failed_at_release_leaves_nothing(
+    db: SqliteDatabase, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run = db._run
+    failed_once: list[bool] = []
+
+    async def flaky_release(conn: sqlite3.Connection, sql: str, args: tuple[object, ...]) -> int:
+        if sql == "RELEASE member" and not failed_once:
+            failed_once.append(True)
+            raise StorageUnavailable("disk I/O error")
+        return await run(conn, sql, args)
+
+    monkeypatch.setattr(db, "_run", flaky_release)
+
+    async def member(body: str) -> None:
+        async with db.transaction(lock=body):
+            await db.execute("INSERT INTO t (body) VALUES ($1)", body)
+
+    results = await asyncio.gather(member("told-failed"), member("fine"), return_exceptions=True)
+    assert isinstance(results[0], StorageUnavailable)
+    assert results[1] is None
+    assert _durable_bodies(db) == ["fine"]
