@@ -42,9 +42,12 @@ def wa_external_id(instance: str, wa_message_id: str) -> str:
     return f"{instance}:{wa_message_id}"
 
 
-def json_text(raw: bytes) -> str | None:
+def json_text(raw: bytes | None) -> str | None:
     """The raw body as text that `json.loads` reads back to the same document, or None when it
-    is not plain UTF-8 (UTF-16/32 or a byte order mark, which `json.loads(bytes)` accepts)."""
+    is not plain UTF-8 (UTF-16/32 or a byte order mark, which `json.loads(bytes)` accepts).
+    Decoded only for events that are stored: half of all webhooks are echoes."""
+    if raw is None:
+        return None
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
@@ -59,7 +62,7 @@ async def whatsapp_message_event(
     now_ms: int,
     *,
     ignore_groups: bool = True,
-    raw_json: str | None = None,
+    raw_body: bytes | None = None,
 ) -> InboundEvent | Skip:
     key = parsed.data.key
     if key.is_broadcast or key.is_newsletter:
@@ -83,7 +86,7 @@ async def whatsapp_message_event(
         payload=document,
         contact_id=contact.id,
         received_at_ms=now_ms,
-        payload_json=raw_json,
+        payload_json=json_text(raw_body),
     )
 
 
@@ -92,7 +95,7 @@ async def chatwoot_message_event(
     parsed: CwMessageEvent,
     document: dict[str, Any],
     now_ms: int,
-    raw_json: str | None = None,
+    raw_body: bytes | None = None,
 ) -> InboundEvent | Skip:
     if parsed.event != "message_created":
         return Skip(f"{parsed.event} is not acted on")
@@ -111,7 +114,7 @@ async def chatwoot_message_event(
         payload=document,
         contact_id=contact.id if contact else None,
         received_at_ms=now_ms,
-        payload_json=raw_json,
+        payload_json=json_text(raw_body),
     )
 
 

@@ -221,14 +221,6 @@ class SqliteDatabase(Database):
         if not conn.in_transaction:
             raise StorageUnavailable("SQLite ended the transaction (rolled back)")
 
-    @property
-    def commits(self) -> int:
-        return self._groups.commits
-
-    @property
-    def committed_members(self) -> int:
-        return self._groups.committed_members
-
 
 class _Transaction:
     """`SqliteDatabase.transaction()`: the key's lock, the connection, a savepoint in the open

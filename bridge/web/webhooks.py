@@ -102,12 +102,12 @@ async def _store(
 async def handle_evolution_webhook(request: web.Request) -> web.Response:
     settings = request.app[SETTINGS]
     check_evolution(request, settings.evolution_webhook_secret, request.app[CLOCK].now_ms())
+    raw: bytes | None
     raw, document = await read_raw_json(request)
-    raw_json = ingest.json_text(raw)
     path_event = request.match_info.get("event")
     if path_event and isinstance(document, dict) and "event" not in document:
         document["event"] = normalise_event_name(path_event)
-        raw_json = None  # the stored payload is the completed document
+        raw = None  # the stored payload is the completed document
     parsed = parse_evolution_webhook(document)
     if not isinstance(parsed, MessagesUpsertEvent):
         return await _store(
@@ -117,7 +117,7 @@ async def handle_evolution_webhook(request: web.Request) -> web.Response:
     # A new customer's contact and first event share one commit on SQLite.
     async with repository.grouped():
         event = await ingest.whatsapp_message_event(
-            repository, parsed, document, request.app[CLOCK].now_ms(), raw_json=raw_json
+            repository, parsed, document, request.app[CLOCK].now_ms(), raw_body=raw
         )
         return await _store(request, ingest.EVOLUTION, event)
 
@@ -140,9 +140,7 @@ async def handle_chatwoot_webhook(request: web.Request) -> web.Response:
     now_ms = request.app[CLOCK].now_ms()
     event: InboundEvent | ingest.Skip
     if isinstance(parsed, CwMessageEvent):
-        event = await ingest.chatwoot_message_event(
-            repository, parsed, document, now_ms, ingest.json_text(raw_body)
-        )
+        event = await ingest.chatwoot_message_event(repository, parsed, document, now_ms, raw_body)
     elif isinstance(parsed, CwConversationEvent):
         delivery = request.headers.get("X-Chatwoot-Delivery")
         event = await ingest.chatwoot_status_event(

@@ -267,3 +267,18 @@ def test_payload_json_keeps_a_lone_surrogate_escaped() -> None:
 
     assert json.loads(dump_json({"t": "\ud83d é"})) == {"t": "\ud83d é"}
     assert dump_json({"t": "é"}) == '{"t":"é"}'  # readable UTF-8 otherwise
+
+
+async def test_a_by_events_body_is_stored_with_its_event_name(start_bridge: StartBridge) -> None:
+    """With `byEvents`, the event name is in the path: the stored payload is the completed
+    document, not the raw body without it."""
+    bridge = await start_bridge()
+    document = wa_message("inst-demo", "27820000034", "RAW-4")
+    del document["event"]
+    response = await bridge.client.post(
+        "/webhooks/evolution/messages-upsert", json=document, headers=EVOLUTION
+    )
+    assert (await response.json())["stored"] is True
+    stored = await bridge.app[REPOSITORY].find_inbound("evolution", "inst-demo:RAW-4")
+    assert stored is not None
+    assert stored.payload == {**document, "event": "messages.upsert"}

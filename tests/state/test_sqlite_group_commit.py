@@ -45,13 +45,13 @@ async def test_ready_transactions_share_a_commit_and_each_returns_committed(
             await db.execute("INSERT INTO t (body) VALUES ($1)", name)
         seen_at_return[name] = name in _durable_bodies(db)
 
-    commits_before = db.commits
+    commits_before = db._groups.commits
     names = [f"m{n:02d}" for n in range(20)]
     await asyncio.gather(*(member(n) for n in names))
     assert seen_at_return == dict.fromkeys(names, True)
     assert _durable_bodies(db) == names
-    assert db.commits - commits_before < len(names)  # grouped: fewer commits than members
-    assert db.committed_members >= len(names)
+    assert db._groups.commits - commits_before < len(names)  # grouped: fewer commits than members
+    assert db._groups.committed_members >= len(names)
 
 
 async def test_a_failing_member_rolls_back_alone(db: SqliteDatabase) -> None:
