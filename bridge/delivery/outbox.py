@@ -21,6 +21,7 @@ from bridge.clock import Clock
 from bridge.delivery.backoff import BackoffPolicy
 from bridge.delivery.inbox import Dispatch
 from bridge.delivery.pressure import WebhookPressure
+from bridge.delivery.recovery import UpstreamHealth
 from bridge.errors import PermanentDeliveryError, RetryableDeliveryError, StorageUnavailable
 from bridge.metrics import Metrics, target_of
 from bridge.state.records import InboundEvent, OutboxItem
@@ -63,14 +64,6 @@ def _never_sent(error: BaseException | None) -> bool:
     return isinstance(error, RetryableDeliveryError) and error.never_sent
 
 
-def _unanswered(error: BaseException | None) -> bool:
-    """The upstream gave no answer at all (refused, reset, timed out), as opposed to an HTTP
-    status, which may concern this one request and may carry a Retry-After to honour."""
-    if error is None or isinstance(error, TimeoutError):
-        return True
-    return isinstance(error, RetryableDeliveryError) and error.status is None
-
-
 class OutboxWorker:
     def __init__(
         self,
@@ -86,6 +79,7 @@ class OutboxWorker:
         metrics: Metrics | None = None,
         dispatch: Dispatch | None = None,
         pressure: WebhookPressure | None = None,
+        probe_interval_s: float = 10.0,
     ) -> None:
         self._repository = repository
         self._routes = routes
@@ -103,10 +97,12 @@ class OutboxWorker:
         self._stopping = False
         self._task: asyncio.Task[None] | None = None
         self.last_loop_ms = 0
-        # Target system → (first failure ms, what fails) while its calls fail; for /readyz.
-        self.failing: dict[str, tuple[int, str]] = {}
-        # Target system → items waiting out a backoff because it did not answer at all.
-        self._unanswered: dict[str, set[int]] = {}
+        self.health = UpstreamHealth(repository, clock, probe_interval_s)
+
+    @property
+    def failing(self) -> dict[str, tuple[int, str]]:
+        """Target system → (first failure ms, what fails) while its calls fail; for /readyz."""
+        return self.health.failing
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -156,6 +152,7 @@ class OutboxWorker:
                     await self._pressure.give_way()
                 if free > 0:
                     try:
+                        await self.health.probe()
                         claimed = await self._claim(free)
                     except Exception:
                         log.exception("outbox claim failed; retrying after the poll interval")
@@ -178,7 +175,8 @@ class OutboxWorker:
                 await asyncio.gather(*inflight, return_exceptions=True)
 
     async def run_once(self) -> int:
-        """Claim what is due now and deliver it; for tests and draining."""
+        """Probe failing upstreams, claim what is due now and deliver it; for tests, draining."""
+        await self.health.probe()
         items = await self._claim(self._concurrency)
         await asyncio.gather(*(self.deliver(item) for item in items))
         return len(items)
@@ -210,21 +208,22 @@ class OutboxWorker:
             await self._dead(item, route, INTERRUPTED)
             return
         target = target_of(item.kind)
+        probe = self.health.take_probe(item.id)
         try:
             delivered = await self._call(route, item)
         except RetryableDeliveryError as exc:
-            await self._retry_or_dead(item, route, exc, exc.retry_after_s)
+            await self._retry_or_dead(item, route, exc, exc.retry_after_s, probe=probe)
         except PermanentDeliveryError as exc:
             await self._dead(item, route, f"{type(exc).__name__}: {exc}")
         except TimeoutError:
-            await self._retry_or_dead(item, route, None, None)
+            await self._retry_or_dead(item, route, None, None, probe=probe)
         except Exception as exc:  # a bug in a handler: retried with backoff, then dead
             log.exception("outbox handler %s crashed", item.kind, extra={"item": item.id})
-            await self._retry_or_dead(item, route, exc, None)
+            await self._retry_or_dead(item, route, exc, None, probe=probe)
         else:
             self._metrics.child(self._metrics.deliveries, target, "delivered").inc()
-            if self.failing.pop(target, None) is not None:
-                await self._recovered(target)
+            if await self.health.succeeded(target):
+                self.wake()
             follow_up = None
             if route.feedback and delivered.feedback:
                 follow_up = self._feedback(item, "done", {"result": delivered.result})
@@ -239,22 +238,6 @@ class OutboxWorker:
             )
             if follow_up is not None:
                 self._on_feedback(item.contact_id)
-
-    async def _recovered(self, target: str) -> None:
-        """The upstream answers again: the calls that found it silent go now, not minutes later
-        (after a one-minute outage the jittered backoff reaches two to four minutes). Calls that
-        got an HTTP error keep their backoff and any Retry-After."""
-        item_ids = self._unanswered.pop(target, set())
-        if not item_ids:
-            return
-        try:
-            count = await self._repository.retry_now(sorted(item_ids), self._clock.now_ms())
-        except Exception:
-            log.exception("bringing %s retries forward failed; they keep their backoff", target)
-            return
-        if count:
-            log.info("%s answers again: %d waiting calls retried now", target, count)
-            self.wake()
 
     async def _inline(self, item: OutboxItem, follow_up: InboundEvent) -> bool:
         """Mark delivered and apply the result in one transaction; False: store it instead."""
@@ -277,13 +260,14 @@ class OutboxWorker:
         return True
 
     async def _call(self, route: OutboxRoute, item: OutboxItem) -> Delivered:
+        target = target_of(item.kind)
         started = time.perf_counter()
         try:
-            return await asyncio.wait_for(route.handler(item), route.timeout_s)
+            with self.health.calling(target):
+                return await asyncio.wait_for(route.handler(item), route.timeout_s)
         finally:
             elapsed = time.perf_counter() - started
-            latency = self._metrics.delivery_latency
-            self._metrics.child(latency, target_of(item.kind)).observe(elapsed)
+            self._metrics.child(self._metrics.delivery_latency, target).observe(elapsed)
 
     async def _retry_or_dead(
         self,
@@ -291,16 +275,20 @@ class OutboxWorker:
         route: OutboxRoute,
         error: BaseException | None,
         retry_after_s: float | None,
+        *,
+        probe: bool = False,
     ) -> None:
         reason = f"{type(error).__name__}: {error}" if error else "timed out"
-        self._note_failing(target_of(item.kind), error)
+        self.health.failed(target_of(item.kind), error)
         if not route.resend_safe and not _never_sent(error):
             await self._dead(item, route, f"not resent (not idempotent upstream): {reason}")
             return
-        if self._policy.exhausted(item.attempts):
+        # A failed probe was this upstream's attempt, not the item's: it is refunded.
+        attempts = item.attempts - 1 if probe else item.attempts
+        if not probe and self._policy.exhausted(attempts):
             await self._dead(item, route, f"gave up after {item.attempts} attempts: {reason}")
             return
-        delay_ms = self._policy.next_delay_ms(item.attempts, retry_after_s)
+        delay_ms = self._policy.next_delay_ms(max(1, attempts), retry_after_s)
         log.info(
             "outbox %s will retry in %d ms: %s",
             item.kind,
@@ -309,27 +297,13 @@ class OutboxWorker:
             extra={"item": item.id, "contact_id": item.contact_id},
         )
         due_ms = self._clock.now_ms() + delay_ms
-        await self._settle("retry", lambda: self._repository.reschedule(item.id, due_ms, reason))
-        waiting = self._unanswered.setdefault(target_of(item.kind), set())
-        if _unanswered(error) and retry_after_s is None:
-            waiting.add(item.id)  # goes as soon as the upstream answers again
-        else:
-            waiting.discard(item.id)
+        await self._settle(
+            "retry",
+            lambda: self._repository.reschedule(item.id, due_ms, reason, refund_attempt=probe),
+        )
+        self.health.waits(target_of(item.kind), item.id, error, retry_after_s)
         self._metrics.child(self._metrics.deliveries, target_of(item.kind), "retry").inc()
         self.wake_later(delay_ms)
-
-    def _note_failing(self, target: str, error: BaseException | None) -> None:
-        status = getattr(error, "status", None)
-        if status is not None:
-            what = f"HTTP {status}"
-        elif error is None or isinstance(error, TimeoutError):
-            what = "timed out"
-        elif isinstance(error, RetryableDeliveryError):
-            what = "unreachable" if error.never_sent else "connection failed"
-        else:
-            what = type(error).__name__
-        since = self.failing.get(target, (self._clock.now_ms(), ""))[0]
-        self.failing[target] = (since, what)
 
     def wake_later(self, delay_ms: int) -> None:
         if delay_ms < self._poll_interval_s * 1000:

@@ -128,16 +128,21 @@ class OutboxStore(InboxStore):
                 await self.record_inbound(follow_up)
         return changed > 0
 
-    async def reschedule(self, item_id: int, available_at_ms: int, error: str) -> None:
-        """Release the lease; the item is due again at `available_at_ms` (still first in FIFO)."""
+    async def reschedule(
+        self, item_id: int, available_at_ms: int, error: str, *, refund_attempt: bool = False
+    ) -> None:
+        """Release the lease; the item is due again at `available_at_ms` (still first in FIFO).
+        `refund_attempt`: the failed call does not count towards the item's attempts."""
         await self._db.execute(
             "UPDATE outbox SET status = 'pending', available_at_ms = $2, last_error = $3, "
-            "leased_until_ms = NULL, lease_owner = NULL, updated_at_ms = $4 "
+            "leased_until_ms = NULL, lease_owner = NULL, updated_at_ms = $4, "
+            "attempts = CASE WHEN $5 AND attempts > 0 THEN attempts - 1 ELSE attempts END "
             "WHERE id = $1 AND status IN ('pending', 'inflight')",
             item_id,
             available_at_ms,
             error,
             self._clock.now_ms(),
+            refund_attempt,
         )
 
     async def retry_now(self, item_ids: Sequence[int], now_ms: int) -> int:

@@ -5,9 +5,12 @@ from __future__ import annotations
 import asyncio
 import random
 
+import pytest
+
 from bridge.delivery.backoff import BackoffPolicy
 from bridge.delivery.inbox import InboxProcessor
 from bridge.delivery.outbox import Delivered, OutboxRoute, OutboxWorker
+from bridge.delivery.recovery import unanswered
 from bridge.errors import PermanentDeliveryError, RetryableDeliveryError
 from bridge.ids import InstanceName, WaJid
 from bridge.state import priority
@@ -285,7 +288,8 @@ async def test_when_an_upstream_answers_again_its_waiting_retries_go_at_once(
         return Delivered()
 
     routes = {"tb.turn": OutboxRoute(handler), "cw.post": OutboxRoute(handler)}
-    worker = OutboxWorker(repo, routes, clock, policy=BackoffPolicy(base_ms=60_000))
+    policy = BackoffPolicy(base_ms=60_000)
+    worker = OutboxWorker(repo, routes, clock, policy=policy, probe_interval_s=3_600)  # no probes
     contacts = [await new_contact(repo, n) for n in range(1, 5)]
     typebot = [await queue(repo, "tb.turn", f"tb-{n}", c) for n, c in enumerate(contacts[:3])]
     busy = await queue(repo, "tb.turn", "tb-busy", contacts[3])  # answered: 503, Retry-After
@@ -308,3 +312,75 @@ async def test_when_an_upstream_answers_again_its_waiting_retries_go_at_once(
     assert waiting.available_at_ms == chatwoot_due
     # The call that got an answer (503) keeps its Retry-After.
     assert (await status_of(repo, busy)).available_at_ms == busy_due
+
+
+async def test_a_failing_upstream_is_probed_without_spending_the_calls_attempts(
+    repo: SqlRepository, clock: FakeClock
+) -> None:
+    """Backoff grows to minutes while an upstream is down (here a gateway's 503 without
+    Retry-After): every probe interval one waiting call goes early. A failed probe does not
+    count towards that call's attempts (it would otherwise die of probing in a long outage);
+    the first probe that succeeds brings every waiting call forward."""
+    down = True
+    delivered: list[str] = []
+
+    async def handler(item: OutboxItem) -> Delivered:
+        if down:
+            raise RetryableDeliveryError("HTTP 503", status=503)
+        delivered.append(item.dedupe_key)
+        return Delivered()
+
+    worker = OutboxWorker(
+        repo,
+        {"cw.post": OutboxRoute(handler)},
+        clock,
+        policy=BackoffPolicy(base_ms=60_000, max_attempts=2),
+        probe_interval_s=10.0,
+    )
+    contacts = [await new_contact(repo, n) for n in range(1, 3)]
+    first, second = [await queue(repo, "cw.post", f"cw-{n}", c) for n, c in enumerate(contacts)]
+    assert await worker.run_once() == 2
+    far_ms = clock.now_ms() + 3_600_000  # whatever the jitter: later than anything below
+    for item_id in (first, second):
+        await repo.reschedule(item_id, far_ms, "HTTP 503")
+
+    clock.advance(5_000)
+    assert await worker.run_once() == 0  # no probe before the interval has passed
+    clock.advance(5_000)
+    assert await worker.run_once() == 1  # the probe: the oldest waiting call, still failing
+    probed = await status_of(repo, first)
+    assert probed.status is OutboxStatus.PENDING  # not dead: its one attempt was refunded
+    assert probed.attempts == 1
+    assert (await status_of(repo, second)).available_at_ms == far_ms
+    await repo.reschedule(first, far_ms, "HTTP 503")  # its own backoff: long, whatever the jitter
+
+    down = False
+    clock.advance(4_000)
+    assert await worker.run_once() == 0  # the interval restarts after each probe
+    clock.advance(6_000)
+    assert await worker.run_once() == 1  # this probe succeeds ...
+    assert await worker.run_once() == 1  # ... and the other waiting call goes at once
+    assert delivered == ["cw-0", "cw-1"]
+    assert worker.failing == {}
+
+
+@pytest.mark.parametrize(
+    ("error", "retry_after_s", "waits_for_recovery"),
+    [
+        (RetryableDeliveryError("refused", never_sent=True), None, True),
+        (None, None, True),  # timed out
+        (RetryableDeliveryError("HTTP 502", status=502), None, True),
+        (RetryableDeliveryError("HTTP 503", status=503), None, True),
+        (RetryableDeliveryError("HTTP 504", status=504), None, True),
+        (RetryableDeliveryError("HTTP 503", status=503, retry_after_s=30), 30, False),
+        (RetryableDeliveryError("HTTP 429", status=429), None, False),
+        (RetryableDeliveryError("HTTP 500", status=500), None, False),
+        (ValueError("a bug in a handler"), None, False),
+    ],
+)
+def test_which_failures_wait_for_the_upstreams_recovery(
+    error: BaseException | None, retry_after_s: float | None, waits_for_recovery: bool
+) -> None:
+    """No answer, or a gateway saying the service is down: the call goes when the upstream is
+    back. An answer about this request (500, 429) or a Retry-After keeps the backoff."""
+    assert unanswered(error, retry_after_s) is waits_for_recovery
