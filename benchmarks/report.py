@@ -63,12 +63,19 @@ def targets(report: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 
 def summary(report: dict[str, Any]) -> str:
-    lines = [f"limit (bare aiohttp + SQLite): {report['limit']['rps']:.0f} req/s"]
+    limit = report["limit"]
+    lines = [
+        f"limit (bare aiohttp + SQLite): {limit['rps']:.0f} req/s"
+        f" (median of {len(limit['rounds'])} rounds)"
+    ]
     for name, r in report["backends"].items():
         lines.append(f"[{name}]")
         if "ingest" in r:
             i = r["ingest"]
-            lines.append(f"  ingest       {i['rps']:.0f} req/s  ratio {i['ratio']:.2f}")
+            rounds = ", ".join(f"{r['ratio']:.2f}" for r in i["rounds"])
+            lines.append(
+                f"  ingest       {i['rps']:.0f} req/s  ratio {i['ratio']:.2f} (rounds: {rounds})"
+            )
         if "latency" in r:
             e = r["latency"]["e2e_latency_ms"]
             rate = r["latency"]["offered_rate_per_s"]
