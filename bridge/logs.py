@@ -83,7 +83,15 @@ class JsonFormatter(logging.Formatter):
                 entry[key] = value if isinstance(value, int | float | bool) else str(value)
         if record.exc_text:
             entry["exc"] = record.exc_text
-        return json.dumps(entry, ensure_ascii=False)
+        text = json.dumps(entry, ensure_ascii=False)
+        if not text.isascii():
+            try:
+                text.encode("utf-8")
+            except UnicodeEncodeError:
+                # A lone surrogate (half an emoji from a webhook) cannot be written as UTF-8:
+                # the stream would drop the whole line. Escaped, it is still valid JSON.
+                text = json.dumps(entry)
+        return text
 
 
 class ConsoleFormatter(logging.Formatter):

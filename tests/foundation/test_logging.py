@@ -99,3 +99,18 @@ def test_the_fsm_library_does_not_narrate_every_transition() -> None:
         root.handlers = handlers
         root.setLevel(level)
         logging.getLogger("transitions").setLevel(logging.NOTSET)
+
+
+def test_a_lone_surrogate_is_written_as_an_escape_not_lost() -> None:
+    """Half an emoji ("\\ud83d" escaped in a webhook's JSON) must not cost the log line: the
+    stream encodes UTF-8 strictly, as stderr does."""
+    raw = io.BytesIO()
+    stream = io.TextIOWrapper(raw, encoding="utf-8", errors="strict", write_through=True)
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(JsonFormatter())
+    logger = logging.getLogger("tests.surrogate")
+    logger.handlers = [handler]
+    logger.propagate = False
+    logger.warning("customer wrote %s and café", "\ud83d")
+    line = json.loads(raw.getvalue().decode("utf-8"))
+    assert line["msg"] == "customer wrote \ud83d and café"
