@@ -301,7 +301,13 @@ class OutboxWorker:
             "retry",
             lambda: self._repository.reschedule(item.id, due_ms, reason, refund_attempt=probe),
         )
-        self.health.waits(target_of(item.kind), item.id, error, retry_after_s)
+        self.health.waits(
+            target_of(item.kind),
+            item.id,
+            error,
+            retry_after_s,
+            last_attempt=self._policy.exhausted(attempts + 1),
+        )
         self._metrics.child(self._metrics.deliveries, target_of(item.kind), "retry").inc()
         self.wake_later(delay_ms)
 

@@ -62,6 +62,9 @@ class UpstreamHealth:
         self._waiting: dict[str, set[int]] = {}  # target → outbox item ids
         self._next_probe_ms: dict[str, int] = {}
         self._probes: dict[int, tuple[str, int]] = {}  # item id → (target, sent ms)
+        # Items whose next attempt is their last: never probed, so a handler that treats its
+        # last attempt as final (provisioning) is not rushed into it by probing.
+        self._last_attempt: set[int] = set()
         self._calls: Counter[str] = Counter()  # calls in flight per target
 
     @contextlib.contextmanager
@@ -81,7 +84,13 @@ class UpstreamHealth:
         self.failing[target] = (since, failure_label(error))
 
     def waits(
-        self, target: str, item_id: int, error: BaseException | None, retry_after_s: float | None
+        self,
+        target: str,
+        item_id: int,
+        error: BaseException | None,
+        retry_after_s: float | None,
+        *,
+        last_attempt: bool = False,
     ) -> None:
         """The item was rescheduled after `error`: wait for the upstream's recovery, or not."""
         waiting = self._waiting.setdefault(target, set())
@@ -89,6 +98,8 @@ class UpstreamHealth:
             waiting.discard(item_id)
             return
         waiting.add(item_id)
+        if last_attempt:
+            self._last_attempt.add(item_id)
         self._next_probe_ms.setdefault(target, self._clock.now_ms() + self._probe_interval_ms)
 
     async def succeeded(self, target: str) -> int:
@@ -96,6 +107,7 @@ class UpstreamHealth:
         if self.failing.pop(target, None) is None:
             return 0
         item_ids = self._waiting.pop(target, set())
+        self._last_attempt -= item_ids
         self._next_probe_ms.pop(target, None)
         if not item_ids:
             return 0
@@ -120,12 +132,15 @@ class UpstreamHealth:
         }
         probed = 0
         for target, waiting in self._waiting.items():
-            if not waiting or target not in self.failing or target in out or self._calls[target]:
+            candidates = waiting - self._last_attempt
+            if not candidates or target not in self.failing or target in out:
+                continue
+            if self._calls[target]:
                 continue
             if now_ms < self._next_probe_ms.get(target, now_ms):
                 continue
             self._next_probe_ms[target] = now_ms + self._probe_interval_ms
-            item_id = min(waiting)
+            item_id = min(candidates)
             try:
                 brought = await self._repository.retry_now([item_id], now_ms)
             except Exception:
@@ -136,4 +151,5 @@ class UpstreamHealth:
                 probed += 1
             else:
                 waiting.discard(item_id)  # settled meanwhile, or due anyway
+                self._last_attempt.discard(item_id)
         return probed

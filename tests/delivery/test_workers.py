@@ -334,7 +334,7 @@ async def test_a_failing_upstream_is_probed_without_spending_the_calls_attempts(
         repo,
         {"cw.post": OutboxRoute(handler)},
         clock,
-        policy=BackoffPolicy(base_ms=60_000, max_attempts=2),
+        policy=BackoffPolicy(base_ms=60_000, max_attempts=3),
         probe_interval_s=10.0,
     )
     contacts = [await new_contact(repo, n) for n in range(1, 3)]
@@ -349,8 +349,8 @@ async def test_a_failing_upstream_is_probed_without_spending_the_calls_attempts(
     clock.advance(5_000)
     assert await worker.run_once() == 1  # the probe: the oldest waiting call, still failing
     probed = await status_of(repo, first)
-    assert probed.status is OutboxStatus.PENDING  # not dead: its one attempt was refunded
-    assert probed.attempts == 1
+    assert probed.status is OutboxStatus.PENDING
+    assert probed.attempts == 1  # the probe's attempt was refunded
     assert (await status_of(repo, second)).available_at_ms == far_ms
     await repo.reschedule(first, far_ms, "HTTP 503")  # its own backoff: long, whatever the jitter
 
@@ -384,3 +384,39 @@ def test_which_failures_wait_for_the_upstreams_recovery(
     """No answer, or a gateway saying the service is down: the call goes when the upstream is
     back. An answer about this request (500, 429) or a Retry-After keeps the backoff."""
     assert unanswered(error, retry_after_s) is waits_for_recovery
+
+
+async def test_a_call_whose_next_attempt_is_its_last_is_not_probed(
+    repo: SqlRepository, clock: FakeClock
+) -> None:
+    """Provisioning treats an item's last attempt as final (the step is recorded as failed):
+    probing must not rush an item into it. It still goes at once when the upstream is back."""
+    down = True
+    delivered: list[str] = []
+
+    async def handler(item: OutboxItem) -> Delivered:
+        if down and item.dedupe_key != "other":
+            raise RetryableDeliveryError("connection refused", never_sent=True)
+        delivered.append(item.dedupe_key)
+        return Delivered()
+
+    worker = OutboxWorker(
+        repo,
+        {"mc.step": OutboxRoute(handler)},
+        clock,
+        policy=BackoffPolicy(base_ms=60_000, max_attempts=2),
+        probe_interval_s=10.0,
+    )
+    last = await queue(repo, "mc.step", "last", await new_contact(repo))
+    assert await worker.run_once() == 1
+    far_ms = clock.now_ms() + 3_600_000
+    await repo.reschedule(last, far_ms, "connection refused")
+    clock.advance(60_000)
+    assert await worker.run_once() == 0  # its next attempt is its last: no probe
+    assert (await status_of(repo, last)).available_at_ms == far_ms
+
+    down = False
+    await queue(repo, "mc.step", "other", None)  # another call to the same upstream succeeds
+    assert await worker.run_once() == 1
+    assert await worker.run_once() == 1  # ... and the waiting one goes at once
+    assert delivered == ["other", "last"]
