@@ -21,7 +21,7 @@ from bridge.clock import Clock
 from bridge.delivery.backoff import BackoffPolicy
 from bridge.delivery.inbox import Dispatch
 from bridge.delivery.pressure import WebhookPressure
-from bridge.delivery.recovery import UpstreamHealth
+from bridge.delivery.recovery import Probe, UpstreamHealth, unanswered
 from bridge.errors import PermanentDeliveryError, RetryableDeliveryError, StorageUnavailable
 from bridge.metrics import Metrics, target_of
 from bridge.state.records import InboundEvent, OutboxItem
@@ -30,6 +30,9 @@ from bridge.state.repository import Repository
 log = logging.getLogger(__name__)
 
 FEEDBACK_SOURCE = "outbox"
+# A lease outlives the longest call by this much: a lease that ran out during the call would let
+# the item be claimed again while it is still being sent (a second WhatsApp message).
+LEASE_MARGIN_MS = 30_000
 INTERRUPTED = "Interrupted: the call's outcome is unknown (the process stopped during it)"
 
 
@@ -86,7 +89,8 @@ class OutboxWorker:
         self._clock = clock
         self._policy = policy or BackoffPolicy()
         self._concurrency = concurrency
-        self._lease_ms = lease_ms
+        longest_call_ms = int(max((r.timeout_s for r in routes.values()), default=0) * 1000)
+        self._lease_ms = max(lease_ms, longest_call_ms + LEASE_MARGIN_MS)
         self._poll_interval_s = poll_interval_s
         self._on_feedback = on_feedback
         self._metrics = metrics or Metrics()
@@ -97,7 +101,7 @@ class OutboxWorker:
         self._stopping = False
         self._task: asyncio.Task[None] | None = None
         self.last_loop_ms = 0
-        self.health = UpstreamHealth(repository, clock, probe_interval_s)
+        self.health = UpstreamHealth(repository, clock, self._policy, probe_interval_s)
 
     @property
     def failing(self) -> dict[str, tuple[int, str]]:
@@ -208,9 +212,9 @@ class OutboxWorker:
             await self._dead(item, route, INTERRUPTED)
             return
         target = target_of(item.kind)
-        probe = self.health.take_probe(item.id)
+        probe = self.health.take_probe(item)
         try:
-            delivered = await self._call(route, item)
+            delivered = await self._call(route, item, probe)
         except RetryableDeliveryError as exc:
             await self._retry_or_dead(item, route, exc, exc.retry_after_s, probe=probe)
         except PermanentDeliveryError as exc:
@@ -222,7 +226,7 @@ class OutboxWorker:
             await self._retry_or_dead(item, route, exc, None, probe=probe)
         else:
             self._metrics.child(self._metrics.deliveries, target, "delivered").inc()
-            if await self.health.succeeded(target):
+            if await self.health.succeeded(target, item):
                 self.wake()
             follow_up = None
             if route.feedback and delivered.feedback:
@@ -259,13 +263,15 @@ class OutboxWorker:
             return False
         return True
 
-    async def _call(self, route: OutboxRoute, item: OutboxItem) -> Delivered:
+    async def _call(self, route: OutboxRoute, item: OutboxItem, probe: Probe | None) -> Delivered:
         target = target_of(item.kind)
         started = time.perf_counter()
         try:
             with self.health.calling(target):
                 return await asyncio.wait_for(route.handler(item), route.timeout_s)
         finally:
+            if probe is not None:
+                self.health.probe_finished(probe)
             elapsed = time.perf_counter() - started
             self._metrics.child(self._metrics.delivery_latency, target).observe(elapsed)
 
@@ -276,19 +282,23 @@ class OutboxWorker:
         error: BaseException | None,
         retry_after_s: float | None,
         *,
-        probe: bool = False,
+        probe: Probe | None = None,
     ) -> None:
         reason = f"{type(error).__name__}: {error}" if error else "timed out"
         self.health.failed(target_of(item.kind), error)
         if not route.resend_safe and not _never_sent(error):
             await self._dead(item, route, f"not resent (not idempotent upstream): {reason}")
             return
-        # A failed probe was this upstream's attempt, not the item's: it is refunded.
-        attempts = item.attempts - 1 if probe else item.attempts
-        if not probe and self._policy.exhausted(attempts):
+        # A probe that found the upstream still silent was the upstream's attempt, not the
+        # item's: refunded, and the item keeps its own schedule.
+        refund = probe is not None and unanswered(error, retry_after_s)
+        if not refund and self._policy.exhausted(item.attempts):
             await self._dead(item, route, f"gave up after {item.attempts} attempts: {reason}")
             return
-        delay_ms = self._policy.next_delay_ms(max(1, attempts), retry_after_s)
+        if probe is not None and refund:
+            delay_ms = max(0, probe.own_due_ms - self._clock.now_ms())
+        else:
+            delay_ms = self._policy.next_delay_ms(item.attempts, retry_after_s)
         log.info(
             "outbox %s will retry in %d ms: %s",
             item.kind,
@@ -299,15 +309,9 @@ class OutboxWorker:
         due_ms = self._clock.now_ms() + delay_ms
         await self._settle(
             "retry",
-            lambda: self._repository.reschedule(item.id, due_ms, reason, refund_attempt=probe),
+            lambda: self._repository.reschedule(item.id, due_ms, reason, refund_attempt=refund),
         )
-        self.health.waits(
-            target_of(item.kind),
-            item.id,
-            error,
-            retry_after_s,
-            last_attempt=self._policy.exhausted(attempts + 1),
-        )
+        self.health.waits(target_of(item.kind), item.id, error, retry_after_s)
         self._metrics.child(self._metrics.deliveries, target_of(item.kind), "retry").inc()
         self.wake_later(delay_ms)
 
@@ -323,6 +327,7 @@ class OutboxWorker:
             extra={"item": item.id, "contact_id": item.contact_id},
         )
         self._metrics.child(self._metrics.deliveries, target_of(item.kind), "dead").inc()
+        self.health.settled(item.id)
 
         async def record() -> None:
             async with self._repository.transaction():

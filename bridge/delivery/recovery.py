@@ -2,11 +2,19 @@
 
 While an upstream gives no answer (refused, reset, timed out, or a gateway's 502/503/504 without
 Retry-After), the calls to it wait out a growing backoff: minutes, after a long outage. Two
-things bring them back promptly once it answers again: the first call that succeeds brings every
-waiting call to that upstream forward, and every `probe_interval_s` one waiting call goes early
-as a probe. A failed probe does not count towards that call's attempts, so probing through a
-long outage cannot dead-letter it. Calls answered with an HTTP error about the request itself,
-or with a Retry-After, keep their backoff.
+things bring them back promptly once it answers again:
+
+- the first call to it that succeeds brings every call waiting for it forward (each call at
+  most once: one that fails again keeps its backoff, so a request that fails on its own is not
+  run through its attempts at the rate of its neighbours' successes);
+- every `probe_interval_s` after the last probe finished, one waiting call goes early as a
+  probe, in turns. A probe that finds the upstream still silent does not count towards that
+  call's attempts and leaves its own schedule as it was, so probing through a long outage
+  neither dead-letters a call nor keeps it from its own retries. A call whose next attempt is
+  its last is never probed: provisioning records its last attempt as final.
+
+This bookkeeping is per process. On PostgreSQL another replica may claim a probed call; it then
+counts as that replica's ordinary attempt (`take_probe` tells the two apart by the due time).
 """
 
 from __future__ import annotations
@@ -15,15 +23,20 @@ import contextlib
 import logging
 from collections import Counter
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 from bridge.clock import Clock
+from bridge.delivery.backoff import BackoffPolicy
 from bridge.errors import RetryableDeliveryError
+from bridge.state.records import OutboxItem, OutboxStatus
 from bridge.state.repository import Repository
 
 log = logging.getLogger(__name__)
 
 # A gateway's "the service is not there" (no Retry-After): like no answer at all.
 _SERVICE_DOWN_STATUSES = frozenset({502, 503, 504})
+# Items looked at per probe round when the first candidates cannot be probed.
+_CANDIDATES_PER_ROUND = 3
 
 
 def unanswered(error: BaseException | None, retry_after_s: float | None) -> bool:
@@ -50,21 +63,34 @@ def failure_label(error: BaseException | None) -> str:
     return type(error).__name__
 
 
-class UpstreamHealth:
-    """Per target system (`tb`, `cw`, `wa`, …): failing since when, waiting calls, probes."""
+@dataclass(frozen=True, slots=True)
+class Probe:
+    target: str
+    sent_ms: int  # the due time the probe gave the item (and when)
+    own_due_ms: int  # the item's own due time, restored when the probe fails
 
-    def __init__(self, repository: Repository, clock: Clock, probe_interval_s: float) -> None:
+
+class UpstreamHealth:
+    """Per target system (`typebot`, `chatwoot`, …): failing since when, waiting calls, probes."""
+
+    def __init__(
+        self,
+        repository: Repository,
+        clock: Clock,
+        policy: BackoffPolicy,
+        probe_interval_s: float,
+    ) -> None:
         self._repository = repository
         self._clock = clock
+        self._policy = policy
         self._probe_interval_ms = int(probe_interval_s * 1000)
         # Target → (first failure ms, what fails) while its calls fail; for /readyz.
         self.failing: dict[str, tuple[int, str]] = {}
         self._waiting: dict[str, set[int]] = {}  # target → outbox item ids
+        self._rushed: set[int] = set()  # brought forward once by a recovery
+        self._probes: dict[int, Probe] = {}  # item id → the probe out for it
         self._next_probe_ms: dict[str, int] = {}
-        self._probes: dict[int, tuple[str, int]] = {}  # item id → (target, sent ms)
-        # Items whose next attempt is their last: never probed, so a handler that treats its
-        # last attempt as final (provisioning) is not rushed into it by probing.
-        self._last_attempt: set[int] = set()
+        self._last_probed: dict[str, int] = {}  # target → item id, for taking turns
         self._calls: Counter[str] = Counter()  # calls in flight per target
 
     @contextlib.contextmanager
@@ -75,39 +101,51 @@ class UpstreamHealth:
         finally:
             self._calls[target] -= 1
 
-    def take_probe(self, item_id: int) -> bool:
-        """True (once) when this claimed item is a probe."""
-        return self._probes.pop(item_id, None) is not None
+    def take_probe(self, item: OutboxItem) -> Probe | None:
+        """The probe this claim is, if it is one (an item claimed on its own schedule, here or
+        by another replica, has a different due time than the probe gave it)."""
+        probe = self._probes.pop(item.id, None)
+        if probe is None or item.available_at_ms != probe.sent_ms:
+            return None
+        return probe
+
+    def probe_finished(self, probe: Probe) -> None:
+        """The next probe waits a whole interval after this one ended, however long it took."""
+        self._next_probe_ms[probe.target] = self._clock.now_ms() + self._probe_interval_ms
 
     def failed(self, target: str, error: BaseException | None) -> None:
         since = self.failing.get(target, (self._clock.now_ms(), ""))[0]
         self.failing[target] = (since, failure_label(error))
 
     def waits(
-        self,
-        target: str,
-        item_id: int,
-        error: BaseException | None,
-        retry_after_s: float | None,
-        *,
-        last_attempt: bool = False,
+        self, target: str, item_id: int, error: BaseException | None, retry_after_s: float | None
     ) -> None:
         """The item was rescheduled after `error`: wait for the upstream's recovery, or not."""
-        waiting = self._waiting.setdefault(target, set())
-        if not unanswered(error, retry_after_s):
-            waiting.discard(item_id)
+        if item_id in self._rushed or not unanswered(error, retry_after_s):
+            self.forget(item_id)  # keeps its backoff
             return
-        waiting.add(item_id)
-        if last_attempt:
-            self._last_attempt.add(item_id)
+        self._waiting.setdefault(target, set()).add(item_id)
         self._next_probe_ms.setdefault(target, self._clock.now_ms() + self._probe_interval_ms)
 
-    async def succeeded(self, target: str) -> int:
-        """A call to `target` succeeded: its waiting calls are due now. Returns how many."""
-        if self.failing.pop(target, None) is None:
+    def forget(self, item_id: int) -> None:
+        """The item is settled (delivered, dead) or keeps its backoff."""
+        for target, waiting in list(self._waiting.items()):
+            waiting.discard(item_id)
+            if not waiting:
+                del self._waiting[target]
+                self._next_probe_ms.pop(target, None)
+
+    async def succeeded(self, target: str, item: OutboxItem) -> int:
+        """A call to `target` succeeded: its waiting calls are due now. Returns how many.
+
+        Not when the item was on its last attempt: a handler may settle that one after giving
+        up on a silent upstream (provisioning records the step as failed). A probe notices a
+        real recovery within an interval anyway."""
+        self.forget(item.id)
+        self._rushed.discard(item.id)
+        if self._policy.exhausted(item.attempts) or self.failing.pop(target, None) is None:
             return 0
         item_ids = self._waiting.pop(target, set())
-        self._last_attempt -= item_ids
         self._next_probe_ms.pop(target, None)
         if not item_ids:
             return 0
@@ -116,40 +154,58 @@ class UpstreamHealth:
         except Exception:
             log.exception("bringing %s retries forward failed; they keep their backoff", target)
             return 0
+        self._rushed |= item_ids
         if count:
             log.info("%s answers again: %d waiting calls retried now", target, count)
         return count
 
+    def settled(self, item_id: int) -> None:
+        self.forget(item_id)
+        self._rushed.discard(item_id)
+
     async def probe(self) -> int:
-        """One waiting call per failing upstream with nothing in flight goes now, at most every
-        probe interval. Returns how many were brought forward."""
+        """One waiting call per failing upstream with nothing in flight goes now, at most once
+        per probe interval. Returns how many were brought forward."""
         if not self._waiting:
             return 0
         now_ms = self._clock.now_ms()
-        # A probe another replica claimed (or that never came back) stops blocking after a while.
-        out = {
-            t for t, sent_ms in self._probes.values() if now_ms - sent_ms < self._probe_interval_ms
-        }
+        self._expire_probes(now_ms)
+        probing = {p.target for p in self._probes.values()}
         probed = 0
-        for target, waiting in self._waiting.items():
-            candidates = waiting - self._last_attempt
-            if not candidates or target not in self.failing or target in out:
-                continue
-            if self._calls[target]:
+        for target, waiting in list(self._waiting.items()):
+            if target not in self.failing or target in probing or self._calls[target]:
                 continue
             if now_ms < self._next_probe_ms.get(target, now_ms):
                 continue
             self._next_probe_ms[target] = now_ms + self._probe_interval_ms
-            item_id = min(candidates)
+            if await self._probe_one(target, sorted(waiting), now_ms):
+                probed += 1
+        return probed
+
+    def _expire_probes(self, now_ms: int) -> None:
+        # A probe claimed by another replica, or never claimed, stops blocking after a while.
+        stale = now_ms - 2 * self._probe_interval_ms
+        for item_id, probe in list(self._probes.items()):
+            if probe.sent_ms < stale and self._calls[probe.target] == 0:
+                del self._probes[item_id]
+
+    async def _probe_one(self, target: str, waiting: list[int], now_ms: int) -> bool:
+        last = self._last_probed.get(target, 0)
+        turn = [i for i in waiting if i > last] + [i for i in waiting if i <= last]
+        for item_id in turn[:_CANDIDATES_PER_ROUND]:
+            self._last_probed[target] = item_id
             try:
-                brought = await self._repository.retry_now([item_id], now_ms)
+                item = await self._repository.get_outbox_item(item_id)
+                if item is None or item.status is not OutboxStatus.PENDING:
+                    self.forget(item_id)
+                    continue
+                if self._policy.exhausted(item.attempts + 1) or item.available_at_ms <= now_ms:
+                    continue  # its last attempt keeps its time; a due item needs no probe
+                if not await self._repository.retry_now([item_id], now_ms):
+                    continue
             except Exception:
                 log.exception("probing %s failed; its calls keep their backoff", target)
-                continue
-            if brought:
-                self._probes[item_id] = (target, now_ms)
-                probed += 1
-            else:
-                waiting.discard(item_id)  # settled meanwhile, or due anyway
-                self._last_attempt.discard(item_id)
-        return probed
+                return False
+            self._probes[item_id] = Probe(target, now_ms, item.available_at_ms)
+            return True
+        return False

@@ -318,9 +318,10 @@ async def test_a_failing_upstream_is_probed_without_spending_the_calls_attempts(
     repo: SqlRepository, clock: FakeClock
 ) -> None:
     """Backoff grows to minutes while an upstream is down (here a gateway's 503 without
-    Retry-After): every probe interval one waiting call goes early. A failed probe does not
-    count towards that call's attempts (it would otherwise die of probing in a long outage);
-    the first probe that succeeds brings every waiting call forward."""
+    Retry-After): every probe interval one waiting call goes early, in turns. A failed probe
+    neither counts towards that call's attempts (it would otherwise die of probing in a long
+    outage) nor moves its own retry; the first probe that succeeds brings every waiting call
+    forward."""
     down = True
     delivered: list[str] = []
 
@@ -351,16 +352,16 @@ async def test_a_failing_upstream_is_probed_without_spending_the_calls_attempts(
     probed = await status_of(repo, first)
     assert probed.status is OutboxStatus.PENDING
     assert probed.attempts == 1  # the probe's attempt was refunded
+    assert probed.available_at_ms == far_ms  # and its own retry time restored
     assert (await status_of(repo, second)).available_at_ms == far_ms
-    await repo.reschedule(first, far_ms, "HTTP 503")  # its own backoff: long, whatever the jitter
 
     down = False
     clock.advance(4_000)
     assert await worker.run_once() == 0  # the interval restarts after each probe
     clock.advance(6_000)
-    assert await worker.run_once() == 1  # this probe succeeds ...
-    assert await worker.run_once() == 1  # ... and the other waiting call goes at once
-    assert delivered == ["cw-0", "cw-1"]
+    assert await worker.run_once() == 1  # this probe (the other call's turn) succeeds ...
+    assert await worker.run_once() == 1  # ... and the first waiting call goes at once
+    assert delivered == ["cw-1", "cw-0"]
     assert worker.failing == {}
 
 
@@ -420,3 +421,95 @@ async def test_a_call_whose_next_attempt_is_its_last_is_not_probed(
     assert await worker.run_once() == 1
     assert await worker.run_once() == 1  # ... and the waiting one goes at once
     assert delivered == ["other", "last"]
+
+
+async def test_a_slow_probe_is_followed_by_a_whole_interval_and_only_silence_is_refunded(
+    repo: SqlRepository, clock: FakeClock
+) -> None:
+    """A probe that times out after 30 s must not be followed by another at once (the same
+    call would be probed back to back, its attempts refunded forever). A probe that gets an
+    answer about the request (HTTP 500) counts as the call's attempt like any other."""
+    answer: BaseException = TimeoutError()
+
+    async def handler(item: OutboxItem) -> Delivered:
+        clock.advance(30_000)  # the call took 30 s
+        raise answer
+
+    worker = OutboxWorker(
+        repo,
+        {"cw.post": OutboxRoute(handler)},
+        clock,
+        policy=BackoffPolicy(base_ms=600_000),
+        probe_interval_s=10.0,
+    )
+    waiting = await queue(repo, "cw.post", "slow", await new_contact(repo))
+    assert await worker.run_once() == 1
+    far_ms = clock.now_ms() + 3_600_000
+    await repo.reschedule(waiting, far_ms, "timed out")
+    clock.advance(10_000)
+    assert await worker.run_once() == 1  # the probe: 30 s, then a timeout
+    assert (await status_of(repo, waiting)).attempts == 1
+    assert await worker.run_once() == 0  # not at once ...
+    clock.advance(9_000)
+    assert await worker.run_once() == 0
+    clock.advance(1_000)
+    answer = RetryableDeliveryError("HTTP 500", status=500)
+    assert await worker.run_once() == 1  # ... but 10 s after the last one ended
+    counted = await status_of(repo, waiting)
+    assert counted.attempts == 2  # a 500 is an answer: the attempt counts
+    assert counted.available_at_ms != far_ms  # and its backoff starts again
+
+
+async def test_a_call_brought_forward_by_a_recovery_and_failing_again_keeps_its_backoff(
+    repo: SqlRepository, clock: FakeClock
+) -> None:
+    """One request that times out on its own (a huge upload behind a gateway) while the rest of
+    the upstream's calls succeed is brought forward once, not at every neighbour's success."""
+
+    async def handler(item: OutboxItem) -> Delivered:
+        if item.dedupe_key == "huge":
+            raise RetryableDeliveryError("HTTP 504", status=504)
+        return Delivered()
+
+    worker = OutboxWorker(
+        repo,
+        {"cw.post": OutboxRoute(handler)},
+        clock,
+        policy=BackoffPolicy(base_ms=600_000),
+        probe_interval_s=3_600,
+    )
+    huge = await queue(repo, "cw.post", "huge", await new_contact(repo, 1))
+    assert await worker.run_once() == 1
+    await queue(repo, "cw.post", "small-1", None)
+    assert await worker.run_once() == 1  # a success: "huge" is brought forward once ...
+    assert await worker.run_once() == 1  # ... and fails again
+    assert (await status_of(repo, huge)).attempts == 2
+    await queue(repo, "cw.post", "small-2", None)
+    assert await worker.run_once() == 1  # the next success leaves it to its backoff
+    assert await worker.run_once() == 0
+    assert (await status_of(repo, huge)).attempts == 2
+
+
+async def test_a_lease_outlives_the_longest_call(repo: SqlRepository, clock: FakeClock) -> None:
+    """A lease that ran out while its call was still running would let the item be claimed and
+    sent a second time."""
+    started = asyncio.Event()
+    release = asyncio.Event()
+
+    async def slow(item: OutboxItem) -> Delivered:
+        started.set()
+        await release.wait()
+        return Delivered()
+
+    routes = {"saga.step": OutboxRoute(slow, timeout_s=300.0)}
+    worker = OutboxWorker(repo, routes, clock, lease_ms=60_000)
+    item_id = await queue(repo, "saga.step", "s", None)
+    delivering = asyncio.create_task(worker.run_once())
+    await started.wait()
+    leased = await status_of(repo, item_id)
+    assert leased.leased_until_ms is not None
+    assert leased.leased_until_ms >= clock.now_ms() + 300_000 + 30_000
+    clock.advance(299_000)
+    assert await repo.claim_due(clock.now_ms(), 10, 60_000, "other-worker") == []
+    release.set()
+    assert await delivering == 1
