@@ -30,9 +30,11 @@ from bridge.state.repository import Repository
 log = logging.getLogger(__name__)
 
 FEEDBACK_SOURCE = "outbox"
-# A lease outlives the longest call by this much: a lease that ran out during the call would let
-# the item be claimed again while it is still being sent (a second WhatsApp message).
+# A lease outlives its call by this much: a lease that ran out during the call would let the
+# item be claimed again while it is still being sent (a second WhatsApp message).
 LEASE_MARGIN_MS = 30_000
+# Covers the chat's longest calls (60 s WhatsApp sends and Chatwoot posts) with that margin.
+DEFAULT_LEASE_MS = 90_000
 INTERRUPTED = "Interrupted: the call's outcome is unknown (the process stopped during it)"
 
 
@@ -76,7 +78,7 @@ class OutboxWorker:
         *,
         policy: BackoffPolicy | None = None,
         concurrency: int = 16,
-        lease_ms: int = 60_000,
+        lease_ms: int = DEFAULT_LEASE_MS,
         poll_interval_s: float = 1.0,
         on_feedback: Callable[[int | None], None] = lambda contact_id: None,
         metrics: Metrics | None = None,
@@ -89,8 +91,9 @@ class OutboxWorker:
         self._clock = clock
         self._policy = policy or BackoffPolicy()
         self._concurrency = concurrency
-        longest_call_ms = int(max((r.timeout_s for r in routes.values()), default=0) * 1000)
-        self._lease_ms = max(lease_ms, longest_call_ms + LEASE_MARGIN_MS)
+        # Another replica takes a crashed one's items over when their lease ends: short for
+        # the chat's calls; a longer call (a provisioning round) has its own lease extended.
+        self._lease_ms = lease_ms
         self._poll_interval_s = poll_interval_s
         self._on_feedback = on_feedback
         self._metrics = metrics or Metrics()
@@ -213,6 +216,8 @@ class OutboxWorker:
             return
         target = target_of(item.kind)
         probe = self.health.take_probe(item)
+        if not await self._lease_covers(route, item):
+            return
         try:
             delivered = await self._call(route, item, probe)
         except RetryableDeliveryError as exc:
@@ -262,6 +267,22 @@ class OutboxWorker:
             log.exception("applying %s inline failed; storing it", follow_up.kind)
             return False
         return True
+
+    async def _lease_covers(self, route: OutboxRoute, item: OutboxItem) -> bool:
+        """Extend the lease of a call that may outlast it; False when the item is no longer
+        this worker's (it must not be sent)."""
+        needed_ms = int(route.timeout_s * 1000) + LEASE_MARGIN_MS
+        if needed_ms <= self._lease_ms:
+            return True
+        until_ms = self._clock.now_ms() + needed_ms
+        try:
+            if await self._repository.extend_lease(item.id, self.worker_id, until_ms):
+                return True
+        except Exception:
+            log.exception("extending the lease of %s failed; not sending it now", item.kind)
+            return False
+        log.warning("outbox %s is no longer leased here; not sending it", item.kind)
+        return False
 
     async def _call(self, route: OutboxRoute, item: OutboxItem, probe: Probe | None) -> Delivered:
         target = target_of(item.kind)

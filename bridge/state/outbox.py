@@ -208,6 +208,17 @@ class OutboxStore(InboxStore):
         )
         return changed > 0
 
+    async def extend_lease(self, item_id: int, worker_id: str, until_ms: int) -> bool:
+        """Keep the item leased to `worker_id` until `until_ms` (a call longer than the lease)."""
+        changed = await self._db.execute(
+            "UPDATE outbox SET leased_until_ms = $3 "
+            "WHERE id = $1 AND status = 'inflight' AND lease_owner = $2",
+            item_id,
+            worker_id,
+            until_ms,
+        )
+        return changed > 0
+
     async def release_leases(self) -> int:
         """Make every inflight item claimable now; only for a database no other worker uses."""
         return await self._db.execute(

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import asyncio
 
+from bridge.delivery.outbox import DEFAULT_LEASE_MS
 from bridge.keys import INBOX, OUTBOX
 from bridge.state.records import OutboxItem, OutboxStatus
 from tests.delivery.conftest import ADMIN, Bridge, StartBridge
 from tests.delivery.harness import RecordingReceiver, Reply, probe_key, wa_message, wait_until
 from tests.fakes import FakeClock
 
-LEASE_MS = 60_000
+LEASE_MS = DEFAULT_LEASE_MS
 
 
 async def item_by_key(bridge: Bridge, dedupe_key: str) -> OutboxItem:

@@ -513,3 +513,21 @@ async def test_a_lease_outlives_the_longest_call(repo: SqlRepository, clock: Fak
     assert await repo.claim_due(clock.now_ms(), 10, 60_000, "other-worker") == []
     release.set()
     assert await delivering == 1
+
+
+async def test_a_long_call_whose_item_another_worker_took_is_not_sent(
+    repo: SqlRepository, clock: FakeClock
+) -> None:
+    sent: list[str] = []
+
+    async def slow(item: OutboxItem) -> Delivered:
+        sent.append(item.dedupe_key)
+        return Delivered()
+
+    worker = OutboxWorker(repo, {"saga.step": OutboxRoute(slow, timeout_s=300.0)}, clock)
+    await queue(repo, "saga.step", "s", None)
+    [stale] = await repo.claim_due(clock.now_ms(), 10, 60_000, worker.worker_id)
+    clock.advance(61_000)  # the lease ran out before the call started: another worker took it
+    assert len(await repo.claim_due(clock.now_ms(), 10, 60_000, "other-worker")) == 1
+    await worker.deliver(stale)
+    assert sent == []

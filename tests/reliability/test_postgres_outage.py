@@ -87,7 +87,7 @@ async def test_postgres_unreachable_answers_503_then_recovers(
     await bring_into_states(outside, plans)
     await _customer_lines(outside, plans, "before", 1)
     # Cut while idle: an outbox claim whose answer is lost to the cut leaves its items leased
-    # until the lease (60 s) expires, which is longer than this test waits. (A call whose outcome
+    # until the lease (90 s) expires, which is longer than this test waits. (A call whose outcome
     # cannot be recorded during the cut keeps retrying the record: OutboxWorker._settle.)
     await wait_drained(outside, plans, timeout_s=30)
     await pg_proxy.down()
