@@ -348,7 +348,7 @@ class OutboxWorker:
             extra={"item": item.id, "contact_id": item.contact_id},
         )
         self._metrics.child(self._metrics.deliveries, target_of(item.kind), "dead").inc()
-        self.health.settled(item.id)
+        self.health.forget(item.id)
 
         async def record() -> None:
             async with self._repository.transaction():

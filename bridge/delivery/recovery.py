@@ -4,9 +4,10 @@ While an upstream gives no answer (refused, reset, timed out, or a gateway's 502
 Retry-After), the calls to it wait out a growing backoff: minutes, after a long outage. Two
 things bring them back promptly once it answers again:
 
-- the first call to it that succeeds brings every call waiting for it forward (each call at
-  most once: one that fails again keeps its backoff, so a request that fails on its own is not
-  run through its attempts at the rate of its neighbours' successes);
+- the first call to it that succeeds brings every call waiting for it forward (a request that
+  times out on its own, while its neighbours succeed, is then retried at the pace of its own
+  timeouts rather than its backoff: its attempts run out in minutes, which unblocks its contact
+  sooner, and it waits in the dead letters);
 - every `probe_interval_s` after the last probe finished, one waiting call goes early as a
   probe, in turns. A probe that finds the upstream still silent does not count towards that
   call's attempts and leaves its own schedule as it was, so probing through a long outage
@@ -87,7 +88,6 @@ class UpstreamHealth:
         # Target → (first failure ms, what fails) while its calls fail; for /readyz.
         self.failing: dict[str, tuple[int, str]] = {}
         self._waiting: dict[str, set[int]] = {}  # target → outbox item ids
-        self._rushed: set[int] = set()  # brought forward once by a recovery
         self._probes: dict[int, Probe] = {}  # item id → the probe out for it
         self._next_probe_ms: dict[str, int] = {}
         self._last_probed: dict[str, int] = {}  # target → item id, for taking turns
@@ -121,7 +121,7 @@ class UpstreamHealth:
         self, target: str, item_id: int, error: BaseException | None, retry_after_s: float | None
     ) -> None:
         """The item was rescheduled after `error`: wait for the upstream's recovery, or not."""
-        if item_id in self._rushed or not unanswered(error, retry_after_s):
+        if not unanswered(error, retry_after_s):
             self.forget(item_id)  # keeps its backoff
             return
         self._waiting.setdefault(target, set()).add(item_id)
@@ -142,7 +142,6 @@ class UpstreamHealth:
         up on a silent upstream (provisioning records the step as failed). A probe notices a
         real recovery within an interval anyway."""
         self.forget(item.id)
-        self._rushed.discard(item.id)
         if self._policy.exhausted(item.attempts) or self.failing.pop(target, None) is None:
             return 0
         item_ids = self._waiting.pop(target, set())
@@ -154,14 +153,9 @@ class UpstreamHealth:
         except Exception:
             log.exception("bringing %s retries forward failed; they keep their backoff", target)
             return 0
-        self._rushed |= item_ids
         if count:
             log.info("%s answers again: %d waiting calls retried now", target, count)
         return count
-
-    def settled(self, item_id: int) -> None:
-        self.forget(item_id)
-        self._rushed.discard(item_id)
 
     async def probe(self) -> int:
         """One waiting call per failing upstream with nothing in flight goes now, at most once

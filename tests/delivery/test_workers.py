@@ -460,14 +460,16 @@ async def test_a_slow_probe_is_followed_by_a_whole_interval_and_only_silence_is_
     assert counted.available_at_ms != far_ms  # and its backoff starts again
 
 
-async def test_a_call_brought_forward_by_a_recovery_and_failing_again_keeps_its_backoff(
+async def test_a_recovery_that_fails_again_leaves_the_call_waiting_for_the_next(
     repo: SqlRepository, clock: FakeClock
 ) -> None:
-    """One request that times out on its own (a huge upload behind a gateway) while the rest of
-    the upstream's calls succeed is brought forward once, not at every neighbour's success."""
+    """An upstream that flaps (answers, then times out again) must not strand a call behind a
+    minutes-long backoff: brought forward and failing again, it still waits for the next
+    recovery."""
+    silent = {"stuck"}
 
     async def handler(item: OutboxItem) -> Delivered:
-        if item.dedupe_key == "huge":
+        if item.dedupe_key in silent:
             raise RetryableDeliveryError("HTTP 504", status=504)
         return Delivered()
 
@@ -478,16 +480,17 @@ async def test_a_call_brought_forward_by_a_recovery_and_failing_again_keeps_its_
         policy=BackoffPolicy(base_ms=600_000),
         probe_interval_s=3_600,
     )
-    huge = await queue(repo, "cw.post", "huge", await new_contact(repo, 1))
+    stuck = await queue(repo, "cw.post", "stuck", await new_contact(repo, 1))
     assert await worker.run_once() == 1
-    await queue(repo, "cw.post", "small-1", None)
-    assert await worker.run_once() == 1  # a success: "huge" is brought forward once ...
-    assert await worker.run_once() == 1  # ... and fails again
-    assert (await status_of(repo, huge)).attempts == 2
-    await queue(repo, "cw.post", "small-2", None)
-    assert await worker.run_once() == 1  # the next success leaves it to its backoff
-    assert await worker.run_once() == 0
-    assert (await status_of(repo, huge)).attempts == 2
+    await queue(repo, "cw.post", "ok-1", None)
+    assert await worker.run_once() == 1  # a success brings "stuck" forward ...
+    assert await worker.run_once() == 1  # ... where it fails again
+    assert (await status_of(repo, stuck)).attempts == 2
+    silent.clear()
+    await queue(repo, "cw.post", "ok-2", None)
+    assert await worker.run_once() == 1  # the next success brings it forward again
+    assert await worker.run_once() == 1
+    assert (await status_of(repo, stuck)).status is OutboxStatus.DELIVERED
 
 
 async def test_a_lease_outlives_the_longest_call(repo: SqlRepository, clock: FakeClock) -> None:
