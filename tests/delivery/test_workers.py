@@ -9,7 +9,7 @@ import pytest
 
 from bridge.delivery.backoff import BackoffPolicy
 from bridge.delivery.inbox import InboxProcessor
-from bridge.delivery.outbox import Delivered, OutboxRoute, OutboxWorker
+from bridge.delivery.outbox import Delivered, OutboxHandler, OutboxRoute, OutboxWorker
 from bridge.delivery.recovery import unanswered
 from bridge.errors import PermanentDeliveryError, RetryableDeliveryError
 from bridge.ids import InstanceName, WaJid
@@ -36,6 +36,25 @@ async def status_of(repo: SqlRepository, item_id: int) -> OutboxItem:
     item = await repo.get_outbox_item(item_id)
     assert item is not None
     return item
+
+
+def one_route_worker(
+    repo: SqlRepository,
+    clock: FakeClock,
+    kind: str,
+    handler: OutboxHandler,
+    *,
+    probe_interval_s: float,
+    **policy: int,
+) -> OutboxWorker:
+    """A worker with one route and its own backoff (`base_ms`, `max_attempts`)."""
+    return OutboxWorker(
+        repo,
+        {kind: OutboxRoute(handler)},
+        clock,
+        policy=BackoffPolicy(**policy),
+        probe_interval_s=probe_interval_s,
+    )
 
 
 async def test_not_resend_safe_route_is_resent_only_when_never_sent(
@@ -331,12 +350,8 @@ async def test_a_failing_upstream_is_probed_without_spending_the_calls_attempts(
         delivered.append(item.dedupe_key)
         return Delivered()
 
-    worker = OutboxWorker(
-        repo,
-        {"cw.post": OutboxRoute(handler)},
-        clock,
-        policy=BackoffPolicy(base_ms=60_000, max_attempts=3),
-        probe_interval_s=10.0,
+    worker = one_route_worker(
+        repo, clock, "cw.post", handler, base_ms=60_000, max_attempts=3, probe_interval_s=10.0
     )
     contacts = [await new_contact(repo, n) for n in range(1, 3)]
     first, second = [await queue(repo, "cw.post", f"cw-{n}", c) for n, c in enumerate(contacts)]
@@ -401,12 +416,8 @@ async def test_a_call_whose_next_attempt_is_its_last_is_not_probed(
         delivered.append(item.dedupe_key)
         return Delivered()
 
-    worker = OutboxWorker(
-        repo,
-        {"mc.step": OutboxRoute(handler)},
-        clock,
-        policy=BackoffPolicy(base_ms=60_000, max_attempts=2),
-        probe_interval_s=10.0,
+    worker = one_route_worker(
+        repo, clock, "mc.step", handler, base_ms=60_000, max_attempts=2, probe_interval_s=10.0
     )
     last = await queue(repo, "mc.step", "last", await new_contact(repo))
     assert await worker.run_once() == 1
@@ -435,12 +446,8 @@ async def test_a_slow_probe_is_followed_by_a_whole_interval_and_only_silence_is_
         clock.advance(30_000)  # the call took 30 s
         raise answer
 
-    worker = OutboxWorker(
-        repo,
-        {"cw.post": OutboxRoute(handler)},
-        clock,
-        policy=BackoffPolicy(base_ms=600_000),
-        probe_interval_s=10.0,
+    worker = one_route_worker(
+        repo, clock, "cw.post", handler, base_ms=600_000, probe_interval_s=10.0
     )
     waiting = await queue(repo, "cw.post", "slow", await new_contact(repo))
     assert await worker.run_once() == 1
@@ -473,12 +480,8 @@ async def test_a_recovery_that_fails_again_leaves_the_call_waiting_for_the_next(
             raise RetryableDeliveryError("HTTP 504", status=504)
         return Delivered()
 
-    worker = OutboxWorker(
-        repo,
-        {"cw.post": OutboxRoute(handler)},
-        clock,
-        policy=BackoffPolicy(base_ms=600_000),
-        probe_interval_s=3_600,
+    worker = one_route_worker(
+        repo, clock, "cw.post", handler, base_ms=600_000, probe_interval_s=3_600
     )
     stuck = await queue(repo, "cw.post", "stuck", await new_contact(repo, 1))
     assert await worker.run_once() == 1
