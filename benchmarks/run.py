@@ -66,7 +66,7 @@ class Options:
             quick=quick,
             postgres_url=postgres_url,
             ingest_requests=2_000 if quick else 5_000,  # 400 took ~0.2 s: too noisy a ratio
-            ingest_rounds=1 if quick else 3,
+            ingest_rounds=2 if quick else 3,  # two in quick mode: the pairing is exercised
             concurrency=64,
             latency_rate=200.0,
             latency_seconds=2.0 if quick else 30.0,

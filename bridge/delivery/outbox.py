@@ -219,7 +219,7 @@ class OutboxWorker:
         if not await self._lease_covers(route, item):
             return
         try:
-            delivered = await self._call(route, item, probe)
+            delivered = await self._call(route, item)
         except RetryableDeliveryError as exc:
             await self._retry_or_dead(item, route, exc, exc.retry_after_s, probe=probe)
         except PermanentDeliveryError as exc:
@@ -230,23 +230,26 @@ class OutboxWorker:
             log.exception("outbox handler %s crashed", item.kind, extra={"item": item.id})
             await self._retry_or_dead(item, route, exc, None, probe=probe)
         else:
-            self._metrics.child(self._metrics.deliveries, target, "delivered").inc()
-            if await self.health.succeeded(target, item):
-                self.wake()
-            follow_up = None
-            if route.feedback and delivered.feedback:
-                follow_up = self._feedback(item, "done", {"result": delivered.result})
-            if (
-                follow_up is not None
-                and route.inline_feedback
-                and await self._inline(item, follow_up)
-            ):
-                return
-            await self._settle(
-                "delivered", lambda: self._repository.mark_delivered(item.id, follow_up)
-            )
-            if follow_up is not None:
-                self._on_feedback(item.contact_id)
+            await self._delivered(item, route, target, delivered)
+        finally:
+            if probe is not None:
+                self.health.probe_finished(probe)
+
+    async def _delivered(
+        self, item: OutboxItem, route: OutboxRoute, target: str, delivered: Delivered
+    ) -> None:
+        """Count it, bring the upstream's waiting calls forward, and settle it with its result."""
+        self._metrics.child(self._metrics.deliveries, target, "delivered").inc()
+        if await self.health.succeeded(target, item):
+            self.wake()
+        follow_up = None
+        if route.feedback and delivered.feedback:
+            follow_up = self._feedback(item, "done", {"result": delivered.result})
+        if follow_up is not None and route.inline_feedback and await self._inline(item, follow_up):
+            return
+        await self._settle("delivered", lambda: self._repository.mark_delivered(item.id, follow_up))
+        if follow_up is not None:
+            self._on_feedback(item.contact_id)
 
     async def _inline(self, item: OutboxItem, follow_up: InboundEvent) -> bool:
         """Mark delivered and apply the result in one transaction; False: store it instead."""
@@ -284,15 +287,13 @@ class OutboxWorker:
         log.warning("outbox %s is no longer leased here; not sending it", item.kind)
         return False
 
-    async def _call(self, route: OutboxRoute, item: OutboxItem, probe: Probe | None) -> Delivered:
+    async def _call(self, route: OutboxRoute, item: OutboxItem) -> Delivered:
         target = target_of(item.kind)
         started = time.perf_counter()
         try:
             with self.health.calling(target):
                 return await asyncio.wait_for(route.handler(item), route.timeout_s)
         finally:
-            if probe is not None:
-                self.health.probe_finished(probe)
             elapsed = time.perf_counter() - started
             self._metrics.child(self._metrics.delivery_latency, target).observe(elapsed)
 

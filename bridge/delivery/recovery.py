@@ -129,6 +129,8 @@ class UpstreamHealth:
 
     def forget(self, item_id: int) -> None:
         """The item is settled (delivered, dead) or keeps its backoff."""
+        if not self._waiting:
+            return  # every successful call comes here: nothing to do while all is well
         for target, waiting in list(self._waiting.items()):
             waiting.discard(item_id)
             if not waiting:

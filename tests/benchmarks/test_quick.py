@@ -32,6 +32,13 @@ def test_quick_benchmark_completes_with_every_message_delivered_once_in_order(
     conversations = sqlite["conversations"]
     assert conversations["complete"] == conversations["contacts"] > 0
     assert sqlite["latency"]["e2e_latency_ms"]["n"] == sqlite["latency"]["accepted"] > 0
-    assert sqlite["ingest"]["ok"] == sqlite["ingest"]["requests"] > 0
+    ingest = sqlite["ingest"]
+    assert ingest["ok"] == ingest["requests"] > 0
+    # Each ingest round is paired with its own limit round, on new rows each time.
+    assert len(ingest["rounds"]) == len(report["limit"]["rounds"]) == 2
+    assert [r["limit_rps"] for r in ingest["rounds"]] == [
+        r["rps"] for r in report["limit"]["rounds"]
+    ]
+    assert all(r["ok"] == r["requests"] for r in report["limit"]["rounds"])
     assert sqlite["memory"]["all_stored"] is True
     assert "limit (bare aiohttp + SQLite)" in completed.stdout

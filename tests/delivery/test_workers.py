@@ -496,7 +496,9 @@ async def test_a_recovery_that_fails_again_leaves_the_call_waiting_for_the_next(
     assert (await status_of(repo, stuck)).status is OutboxStatus.DELIVERED
 
 
-async def test_a_lease_outlives_the_longest_call(repo: SqlRepository, clock: FakeClock) -> None:
+async def test_a_call_longer_than_the_lease_extends_its_own_lease(
+    repo: SqlRepository, clock: FakeClock
+) -> None:
     """A lease that ran out while its call was still running would let the item be claimed and
     sent a second time."""
     started = asyncio.Event()
